@@ -1,0 +1,1003 @@
+//! Ingest (SPEC §2): find each source's files, decode them (UTF-8 or Windows-1251), map their
+//! columns onto the canonical fields, validate every row and pseudonymize its identifiers.
+//! This is the only module that reads export bytes or builds a CSV reader; raw values never
+//! leave it except as pseudonyms, vocabulary values, or quoted non-personal labels in rejects.
+//!
+//! Files are streamed in batches: while rayon validates one batch, the next is being read,
+//! so memory stays bounded by the batch size, not the file size.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use csv::ByteRecord;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::{EncodingChoice, Field, FieldClass, IdScheme, Pipeline, Source};
+use crate::dates::{self, DateError};
+use crate::model::{Case, Day, RegionIdx};
+use crate::pseudonym::{self, Domain, Pseudonymizer, to_hex};
+use crate::reference::{self, lookup_key};
+
+/// Rows validated together; the byte cap keeps pathological rows (100,000 columns, 10 MB
+/// fields) from multiplying into gigabytes.
+const BATCH_ROWS: usize = 16_384;
+const BATCH_BYTES: usize = 32 << 20;
+/// How much of a file's head is examined to guess encoding and delimiter.
+const SNIFF_BYTES: usize = 1 << 20;
+
+/// A problem with a whole file or source: the run cannot account for its rows.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(
+        "source \"{source_name}\": no file matches {pattern}\nhint: check `path` in the pipeline file; it is relative to the pipeline file's folder"
+    )]
+    NoFiles {
+        source_name: String,
+        pattern: String,
+    },
+    #[error("source \"{source_name}\": `path = {pattern}` is not a valid file pattern: {message}")]
+    BadPattern {
+        source_name: String,
+        pattern: String,
+        message: String,
+    },
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: the file is empty; an export needs at least a header line")]
+    Empty { path: PathBuf },
+    #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]
+    UndecodableHeader {
+        path: PathBuf,
+        encoding: &'static str,
+        hint: &'static str,
+    },
+    #[error(
+        "{path}: column \"{column}\" (mapped to `{field}`) is not in the header, which has {header_columns} columns\nhint: compare [sources.columns] with the file's header (`outcomes inspect {path}` shows it), and check the encoding and delimiter"
+    )]
+    MissingColumn {
+        path: PathBuf,
+        field: &'static str,
+        column: String,
+        header_columns: usize,
+    },
+    #[error(
+        "{path}: column \"{column}\" (mapped to `{field}`) appears {count} times in the header, so it is not clear which one to read\nhint: rename one of the columns in the export"
+    )]
+    DuplicateColumn {
+        path: PathBuf,
+        field: &'static str,
+        column: String,
+        count: usize,
+    },
+}
+
+/// Why a row was rejected; the codes are stable and appear in `rejects.csv` and the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RejectReason {
+    WrongColumnCount,
+    Undecodable,
+    MissingRequired,
+    UnparseableDate,
+    ImpossibleDate,
+    DateAfterAsOf,
+    ClosedBeforeOpened,
+    UnknownRegion,
+    UnknownLabel,
+    OutcomeNotApplicable,
+    MissingOutcome,
+    InvalidChildId,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 12] = [
+        RejectReason::WrongColumnCount,
+        RejectReason::Undecodable,
+        RejectReason::MissingRequired,
+        RejectReason::UnparseableDate,
+        RejectReason::ImpossibleDate,
+        RejectReason::DateAfterAsOf,
+        RejectReason::ClosedBeforeOpened,
+        RejectReason::UnknownRegion,
+        RejectReason::UnknownLabel,
+        RejectReason::OutcomeNotApplicable,
+        RejectReason::MissingOutcome,
+        RejectReason::InvalidChildId,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::WrongColumnCount => "wrong_column_count",
+            RejectReason::Undecodable => "undecodable",
+            RejectReason::MissingRequired => "missing_required",
+            RejectReason::UnparseableDate => "unparseable_date",
+            RejectReason::ImpossibleDate => "impossible_date",
+            RejectReason::DateAfterAsOf => "date_after_as_of",
+            RejectReason::ClosedBeforeOpened => "closed_before_opened",
+            RejectReason::UnknownRegion => "unknown_region",
+            RejectReason::UnknownLabel => "unknown_label",
+            RejectReason::OutcomeNotApplicable => "outcome_not_applicable",
+            RejectReason::MissingOutcome => "missing_outcome",
+            RejectReason::InvalidChildId => "invalid_child_id",
+        }
+    }
+}
+
+/// A row that was not accepted. The message never holds an identifier, quasi-identifier or
+/// dropped column's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowReject {
+    /// The canonical field at fault; `None` for whole-row problems.
+    pub field: Option<Field>,
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+/// Where rejected rows go as they are found (a CSV file for `run`, nowhere for `check`).
+pub trait RejectSink {
+    fn reject(&mut self, file: &InputFile, line: u64, reject: &RowReject) -> io::Result<()>;
+}
+
+/// A sink that keeps nothing: the counts in `InputFile` are all `check` needs.
+pub struct DiscardRejects;
+
+impl RejectSink for DiscardRejects {
+    fn reject(&mut self, _: &InputFile, _: u64, _: &RowReject) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One input file and its accounting.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// Index of the pipeline source it belongs to.
+    pub source: usize,
+    pub path: PathBuf,
+    /// `<source name>/<file name>`: how outputs name the file, independent of the working directory.
+    pub display: String,
+    pub sha256: String,
+    pub encoding: &'static str,
+    pub delimiter: u8,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    /// Set by deduplication; `rows_read - rows_rejected` until then.
+    pub rows_accepted: u64,
+    pub rows_duplicate: u64,
+    /// Rejected rows by reason and field.
+    pub reject_counts: BTreeMap<(RejectReason, Option<Field>), u64>,
+}
+
+/// What ingest hands on: accepted cases (before deduplication) and the files they came from.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub cases: Vec<Case>,
+    pub files: Vec<InputFile>,
+    /// Office names, indexed by `Case::office`.
+    pub offices: Vec<String>,
+}
+
+/// Read every source of `pipeline`, in order, pseudonymizing with `pseudonymizer`; rows after
+/// `as_of` are rejected. `progress` is told the bytes read so far of each file.
+pub fn ingest(
+    pipeline: &Pipeline,
+    pseudonymizer: &Pseudonymizer,
+    as_of: Day,
+    sink: &mut dyn RejectSink,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<Ingested, IngestError> {
+    let mut out = Ingested::default();
+    let mut offices = OfficeTable::default();
+    let files = list_files(pipeline)?;
+    for (source_idx, path) in files {
+        let source = &pipeline.sources[source_idx];
+        let file_idx = out.files.len() as u32;
+        let file = ingest_file(
+            FileContext {
+                source,
+                source_idx,
+                file_idx,
+                path: &path,
+                pseudonymizer,
+                as_of,
+            },
+            &mut out.cases,
+            &mut offices,
+            sink,
+            progress,
+        )?;
+        out.files.push(file);
+    }
+    out.offices = offices.names;
+    Ok(out)
+}
+
+/// Every file of every source, in pipeline order then path order.
+pub fn list_files(pipeline: &Pipeline) -> Result<Vec<(usize, PathBuf)>, IngestError> {
+    let mut all = Vec::new();
+    for (i, source) in pipeline.sources.iter().enumerate() {
+        let paths = glob::glob(&source.pattern).map_err(|e| IngestError::BadPattern {
+            source_name: source.name.clone(),
+            pattern: source.pattern.clone(),
+            message: e.msg.to_string(),
+        })?;
+        let mut found: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if found.is_empty() {
+            return Err(IngestError::NoFiles {
+                source_name: source.name.clone(),
+                pattern: source.pattern.clone(),
+            });
+        }
+        found.sort();
+        all.extend(found.into_iter().map(|p| (i, p)));
+    }
+    Ok(all)
+}
+
+#[derive(Default)]
+struct OfficeTable {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl OfficeTable {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.index.get(name) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+}
+
+/// A reader that hashes what passes through it, so a file is read once for both.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// The decoding of a file, decided from its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    Utf8,
+    Windows1251,
+}
+
+impl Decoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decoding::Utf8 => "utf-8",
+            Decoding::Windows1251 => "windows-1251",
+        }
+    }
+
+    /// Decode one field; `None` when its bytes are not valid in this encoding.
+    pub fn decode(self, bytes: &[u8]) -> Option<Cow<'_, str>> {
+        match self {
+            Decoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+            Decoding::Windows1251 => {
+                encoding_rs::WINDOWS_1251.decode_without_bom_handling_and_without_replacement(bytes)
+            }
+        }
+    }
+}
+
+/// Whether `head` is UTF-8, allowing a character cut off at its end.
+fn looks_like_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// Guess the encoding of a file from its first bytes (BOM excluded).
+pub fn sniff_encoding(head: &[u8], choice: EncodingChoice) -> Decoding {
+    match choice {
+        EncodingChoice::Utf8 => Decoding::Utf8,
+        EncodingChoice::Windows1251 => Decoding::Windows1251,
+        EncodingChoice::Auto if looks_like_utf8(head) => Decoding::Utf8,
+        EncodingChoice::Auto => Decoding::Windows1251,
+    }
+}
+
+/// Guess the delimiter from the first line: the most frequent of `;` `,` tab outside quotes.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b';' if !quoted => counts[0] += 1,
+            b',' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b';', b',', b'\t'];
+    // Ties go to the comma, the CSV default.
+    let mut best = 1;
+    for i in [0, 2] {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    candidates[best]
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+struct FileContext<'a> {
+    source: &'a Source,
+    source_idx: usize,
+    file_idx: u32,
+    path: &'a Path,
+    pseudonymizer: &'a Pseudonymizer,
+    as_of: Day,
+}
+
+fn ingest_file(
+    ctx: FileContext<'_>,
+    cases: &mut Vec<Case>,
+    offices: &mut OfficeTable,
+    sink: &mut dyn RejectSink,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<InputFile, IngestError> {
+    let io_err = |source| IngestError::Io {
+        path: ctx.path.to_path_buf(),
+        source,
+    };
+    let raw = File::open(ctx.path).map_err(io_err)?;
+    let mut reader = BufReader::with_capacity(
+        SNIFF_BYTES,
+        HashingReader {
+            inner: raw,
+            hasher: Sha256::new(),
+            bytes: 0,
+        },
+    );
+    let head = reader.fill_buf().map_err(io_err)?;
+    if head.is_empty() {
+        return Err(IngestError::Empty {
+            path: ctx.path.to_path_buf(),
+        });
+    }
+    let has_bom = head.starts_with(UTF8_BOM);
+    let body = if has_bom { &head[3..] } else { head };
+    let decoding = if has_bom {
+        Decoding::Utf8
+    } else {
+        sniff_encoding(body, ctx.source.encoding)
+    };
+    let delimiter = ctx
+        .source
+        .delimiter
+        .unwrap_or_else(|| sniff_delimiter(body));
+    if has_bom {
+        reader.consume(3);
+    }
+    let display = format!(
+        "{}/{}",
+        ctx.source.name,
+        ctx.path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let mut file = InputFile {
+        source: ctx.source_idx,
+        path: ctx.path.to_path_buf(),
+        display,
+        sha256: String::new(),
+        encoding: decoding.name(),
+        delimiter,
+        rows_read: 0,
+        rows_rejected: 0,
+        rows_accepted: 0,
+        rows_duplicate: 0,
+        reject_counts: BTreeMap::new(),
+    };
+
+    let mut csv_reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        // Split on `\n` only: with CRLF terminators the csv crate reports a record's line one
+        // too low. The `\r` left at the end of a line is trimmed like any other space.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_reader(reader);
+    let csv_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(source) => io_err(source),
+        other => io_err(io::Error::other(format!("{other:?}"))),
+    };
+    let mut header = ByteRecord::new();
+    if !csv_reader.read_byte_record(&mut header).map_err(csv_err)? {
+        return Err(IngestError::Empty {
+            path: ctx.path.to_path_buf(),
+        });
+    }
+    let columns = map_columns(&ctx, &header, decoding, has_bom)?;
+    let row_ctx = RowContext {
+        source: ctx.source,
+        columns: &columns,
+        header_len: header.len(),
+        decoding,
+        pseudonymizer: ctx.pseudonymizer,
+        as_of: ctx.as_of,
+        file_idx: ctx.file_idx,
+    };
+
+    let mut current: Vec<ByteRecord> = Vec::new();
+    let mut next: Vec<ByteRecord> = Vec::new();
+    let mut current_len = read_batch(&mut csv_reader, &mut current).map_err(csv_err)?;
+    while current_len > 0 {
+        let batch = &current[..current_len];
+        let (next_len, results) = rayon::join(
+            || read_batch(&mut csv_reader, &mut next),
+            || {
+                batch
+                    .par_iter()
+                    .map(|rec| row_ctx.process(rec))
+                    .collect::<Vec<_>>()
+            },
+        );
+        for (rec, result) in batch.iter().zip(results) {
+            file.rows_read += 1;
+            let line = rec.position().map_or(0, |p| p.line());
+            match result {
+                Ok((mut case, office)) => {
+                    case.line = line;
+                    case.office = match office {
+                        OfficeRef::Fixed(name) => offices.intern(name),
+                        OfficeRef::Column(i) => {
+                            let raw = rec.get(i).and_then(|b| decoding.decode(b));
+                            let raw = raw.as_deref().map(str::trim).unwrap_or_default();
+                            match ctx.source.labels.office.get(raw) {
+                                Some(o) => {
+                                    offices.intern(&ctx.source.labels.office_names[o as usize])
+                                }
+                                None => offices.intern(raw),
+                            }
+                        }
+                    };
+                    cases.push(case);
+                }
+                Err(reject) => {
+                    file.rows_rejected += 1;
+                    *file
+                        .reject_counts
+                        .entry((reject.reason, reject.field))
+                        .or_default() += 1;
+                    sink.reject(&file, line, &reject)
+                        .map_err(|e| IngestError::Io {
+                            path: PathBuf::from("rejects.csv"),
+                            source: e,
+                        })?;
+                }
+            }
+        }
+        let bytes = csv_reader.get_ref().get_ref().bytes;
+        progress(&file, bytes);
+        std::mem::swap(&mut current, &mut next);
+        current_len = next_len.map_err(csv_err)?;
+    }
+    // Drain what the CSV reader left unread (nothing, normally) so the checksum covers the file.
+    let mut inner = csv_reader.into_inner();
+    io::copy(&mut inner, &mut io::sink()).map_err(io_err)?;
+    let hashing = inner.into_inner();
+    file.sha256 = to_hex(&hashing.hasher.finalize());
+    file.rows_accepted = file.rows_read - file.rows_rejected;
+    Ok(file)
+}
+
+fn read_batch<R: Read>(
+    reader: &mut csv::Reader<R>,
+    buf: &mut Vec<ByteRecord>,
+) -> csv::Result<usize> {
+    let mut n = 0;
+    let mut bytes = 0;
+    while n < BATCH_ROWS && bytes < BATCH_BYTES {
+        if n == buf.len() {
+            buf.push(ByteRecord::new());
+        }
+        if !reader.read_byte_record(&mut buf[n])? {
+            break;
+        }
+        if is_blank_line(&buf[n]) {
+            continue;
+        }
+        bytes += buf[n].as_slice().len() + buf[n].len() * 16;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A line with nothing on it but spaces (or the `\r` of a CRLF): not a row.
+fn is_blank_line(rec: &ByteRecord) -> bool {
+    rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace)
+}
+
+/// Mapped field → column index, in `Field` order.
+struct ColumnIndex {
+    index: [Option<usize>; Field::ALL.len()],
+}
+
+impl ColumnIndex {
+    fn get(&self, field: Field) -> Option<usize> {
+        self.index[field as usize]
+    }
+}
+
+fn map_columns(
+    ctx: &FileContext<'_>,
+    header: &ByteRecord,
+    decoding: Decoding,
+    has_bom: bool,
+) -> Result<ColumnIndex, IngestError> {
+    let mut names = Vec::with_capacity(header.len());
+    for raw in header.iter() {
+        let name = decoding
+            .decode(raw)
+            .ok_or_else(|| IngestError::UndecodableHeader {
+                path: ctx.path.to_path_buf(),
+                encoding: decoding.name(),
+                hint: "set `encoding = \"windows-1251\"` (or \"auto\") for this source",
+            })?;
+        names.push(lookup_key(name.trim_start_matches('\u{feff}')));
+    }
+    let mut index = [None; Field::ALL.len()];
+    for (field, column) in &ctx.source.columns {
+        let wanted = lookup_key(column);
+        let hits: Vec<usize> = (0..names.len()).filter(|i| names[*i] == wanted).collect();
+        match hits.as_slice() {
+            [one] => index[*field as usize] = Some(*one),
+            [] => {
+                if decoding == Decoding::Windows1251 && has_bom {
+                    return Err(IngestError::UndecodableHeader {
+                        path: ctx.path.to_path_buf(),
+                        encoding: decoding.name(),
+                        hint: "the file starts with a UTF-8 byte-order mark: set `encoding = \"utf-8\"`",
+                    });
+                }
+                return Err(IngestError::MissingColumn {
+                    path: ctx.path.to_path_buf(),
+                    field: field.name(),
+                    column: column.clone(),
+                    header_columns: names.len(),
+                });
+            }
+            many => {
+                return Err(IngestError::DuplicateColumn {
+                    path: ctx.path.to_path_buf(),
+                    field: field.name(),
+                    column: column.clone(),
+                    count: many.len(),
+                });
+            }
+        }
+    }
+    Ok(ColumnIndex { index })
+}
+
+/// Where an accepted row's office name comes from; resolved after the parallel step, where
+/// office names are interned.
+enum OfficeRef<'a> {
+    Fixed(&'a str),
+    Column(usize),
+}
+
+struct RowContext<'a> {
+    source: &'a Source,
+    columns: &'a ColumnIndex,
+    header_len: usize,
+    decoding: Decoding,
+    pseudonymizer: &'a Pseudonymizer,
+    as_of: Day,
+    file_idx: u32,
+}
+
+/// How a value may be quoted in a reject message: labels and case dates only, shortened,
+/// and withheld when they look like an identifier (six or more digits in a row).
+fn quote(value: &str) -> String {
+    let mut run = 0;
+    for c in value.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 6 {
+            return "(value withheld: it looks like an identifier)".to_string();
+        }
+    }
+    let mut shown: String = value
+        .chars()
+        .take(40)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if value.chars().count() > 40 {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
+}
+
+impl<'a> RowContext<'a> {
+    fn reject(&self, field: Option<Field>, reason: RejectReason, message: String) -> RowReject {
+        RowReject {
+            field,
+            reason,
+            message,
+        }
+    }
+
+    /// The column label used in messages: `"Header" (field)`.
+    fn column_label(&self, field: Field) -> String {
+        format!(
+            "column \"{}\" ({})",
+            self.source.column(field).unwrap_or_default(),
+            field.name()
+        )
+    }
+
+    /// The trimmed text of a mapped field; `Ok(None)` when unmapped or empty.
+    fn text<'r>(
+        &self,
+        rec: &'r ByteRecord,
+        field: Field,
+    ) -> Result<Option<Cow<'r, str>>, RowReject> {
+        let Some(i) = self.columns.get(field) else {
+            return Ok(None);
+        };
+        let bytes = rec.get(i).unwrap_or_default();
+        let decoded = self.decoding.decode(bytes).ok_or_else(|| {
+            let hint = match self.decoding {
+                Decoding::Utf8 => {
+                    "; if the export is Windows-1251, set `encoding = \"windows-1251\"`"
+                }
+                Decoding::Windows1251 => "",
+            };
+            self.reject(
+                Some(field),
+                RejectReason::Undecodable,
+                format!(
+                    "{} holds bytes that are not valid {}{hint}",
+                    self.column_label(field),
+                    self.decoding.name()
+                ),
+            )
+        })?;
+        let trimmed = match decoded {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        };
+        Ok((!trimmed.is_empty()).then_some(trimmed))
+    }
+
+    fn required<'r>(&self, rec: &'r ByteRecord, field: Field) -> Result<Cow<'r, str>, RowReject> {
+        self.text(rec, field)?.ok_or_else(|| {
+            self.reject(
+                Some(field),
+                RejectReason::MissingRequired,
+                format!("{} is empty; every case needs it", self.column_label(field)),
+            )
+        })
+    }
+
+    fn date(&self, rec: &ByteRecord, field: Field) -> Result<Option<Day>, RowReject> {
+        let Some(text) = self.text(rec, field)? else {
+            return Ok(None);
+        };
+        let shown = || match field.class() {
+            FieldClass::Attribute => format!(" {}", quote(&text)),
+            _ => String::new(),
+        };
+        let day = dates::parse_date(&text, &self.source.date_formats).map_err(|e| {
+            let formats: Vec<&str> = self.source.date_formats.iter().map(|f| f.text()).collect();
+            match e {
+                DateError::Impossible => self.reject(
+                    Some(field),
+                    RejectReason::ImpossibleDate,
+                    format!(
+                        "{}{} is not a calendar date",
+                        self.column_label(field),
+                        shown()
+                    ),
+                ),
+                DateError::Unparseable => self.reject(
+                    Some(field),
+                    RejectReason::UnparseableDate,
+                    format!(
+                        "{}{} matches none of the date formats {formats:?}",
+                        self.column_label(field),
+                        shown()
+                    ),
+                ),
+            }
+        })?;
+        if day > self.as_of {
+            let when = match field.class() {
+                FieldClass::Attribute => format!(" {}", dates::from_day(day)),
+                _ => String::new(),
+            };
+            return Err(self.reject(
+                Some(field),
+                RejectReason::DateAfterAsOf,
+                format!(
+                    "{}{when} is after the as-of date {}",
+                    self.column_label(field),
+                    dates::from_day(self.as_of)
+                ),
+            ));
+        }
+        Ok(Some(day))
+    }
+
+    fn unknown_label(&self, field: Field, text: &str) -> RowReject {
+        let shown = match field.class() {
+            FieldClass::Attribute => format!(" {}", quote(text)),
+            _ => String::new(),
+        };
+        self.reject(
+            Some(field),
+            RejectReason::UnknownLabel,
+            format!(
+                "{}: label{shown} is not mapped; add it under [sources.values.{}] in the pipeline file",
+                self.column_label(field),
+                field.name()
+            ),
+        )
+    }
+
+    fn region(&self, rec: &ByteRecord, field: Field) -> Result<Option<RegionIdx>, RowReject> {
+        let Some(text) = self.text(rec, field)? else {
+            return Ok(None);
+        };
+        let labels = match field {
+            Field::Region => &self.source.labels.region,
+            _ => &self.source.labels.placement_region,
+        };
+        labels
+            .get(&text)
+            .or_else(|| reference::find_region(&text))
+            .map(Some)
+            .ok_or_else(|| {
+                self.reject(
+                    Some(field),
+                    RejectReason::UnknownRegion,
+                    format!(
+                        "{}: {} is not an oblast code, NUTS-3 code or name; map it under [sources.values.{}]",
+                        self.column_label(field),
+                        quote(&text),
+                        field.name()
+                    ),
+                )
+            })
+    }
+
+    fn pseudonym(&self, domain: Domain, raw: &str) -> Option<crate::model::Pseudonym> {
+        let mut normalized = String::with_capacity(raw.len());
+        pseudonym::normalize_into(raw, &mut normalized);
+        (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, &normalized))
+    }
+
+    /// Validate and convert one record: a case (line and office filled in by the caller) or
+    /// the first problem found, fields checked in SPEC §2's order.
+    fn process(&self, rec: &'a ByteRecord) -> Result<(Case, OfficeRef<'a>), RowReject> {
+        if rec.len() != self.header_len {
+            return Err(self.reject(
+                None,
+                RejectReason::WrongColumnCount,
+                format!(
+                    "the row has {} columns; the header has {}",
+                    rec.len(),
+                    self.header_len
+                ),
+            ));
+        }
+
+        let child_raw = self.required(rec, Field::ChildId)?;
+        let mut child_id = String::with_capacity(child_raw.len());
+        pseudonym::normalize_into(&child_raw, &mut child_id);
+        if child_id.is_empty() {
+            return Err(self.reject(
+                Some(Field::ChildId),
+                RejectReason::MissingRequired,
+                format!(
+                    "{} holds no identifier characters",
+                    self.column_label(Field::ChildId)
+                ),
+            ));
+        }
+        if self.source.child_id_scheme == IdScheme::Egn
+            && !(pseudonym::is_valid_egn(&child_id) || pseudonym::is_valid_lnch(&child_id))
+        {
+            return Err(self.reject(
+                Some(Field::ChildId),
+                RejectReason::InvalidChildId,
+                format!(
+                    "{} is not a valid ЕГН or ЛНЧ (10 digits with a correct check digit), as child_id_scheme = \"egn\" requires",
+                    self.column_label(Field::ChildId)
+                ),
+            ));
+        }
+        let child = self.pseudonymizer.pseudonym(Domain::Child, &child_id);
+        let family = match self.text(rec, Field::FamilyId)? {
+            Some(raw) => self.pseudonym(Domain::Family, &raw),
+            None => None,
+        };
+        let case = match self.text(rec, Field::CaseId)? {
+            Some(raw) => self.pseudonym(Domain::Case, &raw),
+            None => None,
+        };
+
+        let region = match self.region(rec, Field::Region)? {
+            Some(r) => r,
+            None => self.source.fixed_region.ok_or_else(|| {
+                self.reject(
+                    Some(Field::Region),
+                    RejectReason::MissingRequired,
+                    format!(
+                        "{} is empty and the source has no fixed region",
+                        self.column_label(Field::Region)
+                    ),
+                )
+            })?,
+        };
+        let office = match self.columns.get(Field::Office) {
+            Some(i) if self.text(rec, Field::Office)?.is_some() => OfficeRef::Column(i),
+            _ => OfficeRef::Fixed(
+                self.source
+                    .fixed_office
+                    .as_deref()
+                    .unwrap_or(self.source.name.as_str()),
+            ),
+        };
+        let municipality = match self.text(rec, Field::Municipality)? {
+            None => None,
+            Some(text) => Some(
+                self.source
+                    .labels
+                    .municipality
+                    .get(&text)
+                    .or_else(|| reference::find_municipality(&text, region))
+                    .ok_or_else(|| self.unknown_label(Field::Municipality, &text))?,
+            ),
+        };
+
+        let case_type_text = self.required(rec, Field::CaseType)?;
+        let case_type = self
+            .source
+            .labels
+            .case_type
+            .get(&case_type_text)
+            .ok_or_else(|| self.unknown_label(Field::CaseType, &case_type_text))?;
+
+        let opened = self.date(rec, Field::Opened)?.ok_or_else(|| {
+            self.reject(
+                Some(Field::Opened),
+                RejectReason::MissingRequired,
+                format!(
+                    "{} is empty; every case needs it",
+                    self.column_label(Field::Opened)
+                ),
+            )
+        })?;
+        let closed = self.date(rec, Field::Closed)?;
+        if let Some(c) = closed
+            && c < opened
+        {
+            return Err(self.reject(
+                Some(Field::Closed),
+                RejectReason::ClosedBeforeOpened,
+                format!(
+                    "the case closed on {} before it opened on {}",
+                    dates::from_day(c),
+                    dates::from_day(opened)
+                ),
+            ));
+        }
+
+        // An outcome only means something once the case is closed; the label an export keeps
+        // on open cases ("в процес") is not read, so `outcome` is null exactly when `closed` is.
+        let outcome_text = match closed {
+            Some(_) => self.text(rec, Field::Outcome)?,
+            None => None,
+        };
+        let outcome = match outcome_text {
+            Some(text) => Some(
+                self.source
+                    .labels
+                    .outcome
+                    .get(&text)
+                    .ok_or_else(|| self.unknown_label(Field::Outcome, &text))?,
+            ),
+            None => None,
+        };
+        match (closed, outcome) {
+            (Some(_), None) => {
+                return Err(self.reject(
+                    Some(Field::Outcome),
+                    RejectReason::MissingOutcome,
+                    format!(
+                        "the case is closed but {} is {}",
+                        self.column_label(Field::Outcome),
+                        if self.columns.get(Field::Outcome).is_some() {
+                            "empty"
+                        } else {
+                            "not mapped"
+                        }
+                    ),
+                ));
+            }
+            (_, Some(o)) if !o.applies_to(case_type) => {
+                return Err(self.reject(
+                    Some(Field::Outcome),
+                    RejectReason::OutcomeNotApplicable,
+                    format!("outcome {o} does not apply to a {case_type} case"),
+                ));
+            }
+            _ => {}
+        }
+
+        let placement_type = match self.text(rec, Field::PlacementType)? {
+            Some(text) => Some(
+                self.source
+                    .labels
+                    .placement_type
+                    .get(&text)
+                    .ok_or_else(|| self.unknown_label(Field::PlacementType, &text))?,
+            ),
+            None => None,
+        };
+        let placement_region = self.region(rec, Field::PlacementRegion)?;
+        let birth_year = self
+            .date(rec, Field::BirthDate)?
+            .map(|d| dates::year_of(d) as i16);
+        let sex = match self.text(rec, Field::Sex)? {
+            Some(text) => Some(
+                self.source
+                    .labels
+                    .sex
+                    .get(&text)
+                    .ok_or_else(|| self.unknown_label(Field::Sex, &text))?,
+            ),
+            None => None,
+        };
+
+        Ok((
+            Case {
+                child,
+                family,
+                case,
+                region,
+                municipality,
+                office: 0,
+                case_type,
+                opened,
+                closed,
+                outcome,
+                placement_type,
+                placement_region,
+                birth_year,
+                sex,
+                file: self.file_idx,
+                line: 0,
+            },
+            office,
+        ))
+    }
+}

@@ -1,0 +1,731 @@
+//! Outputs (SPEC §6, §9): the staging directory and its atomic publication, the run lock,
+//! `cases.parquet` (through polars), `rejects.csv` and `manifest.json`.
+//!
+//! Everything is written into a staging directory beside the output directory and swapped
+//! into place in one `rename` only when the whole run succeeded, so a crash or `kill -9`
+//! leaves the previous outputs whole. The lock lives beside the output directory too, so it
+//! survives the swap.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ingest::{InputFile, RejectSink, RowReject};
+use crate::measures::RateRow;
+use crate::model::{Case, Vocabulary};
+use crate::pseudonym::to_hex;
+use crate::reference;
+
+/// A problem writing outputs. Exit code 1: the previous outputs are untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "another outcomes run is writing {target} ({holder})\nhint: wait for it to finish; if no run is active, the lock is released automatically"
+    )]
+    Locked { target: PathBuf, holder: String },
+    #[error(
+        "{target} exists and is not an outcomes output folder (it has no manifest.json); refusing to replace it\nhint: choose a new or empty folder with --out"
+    )]
+    NotOurs { target: PathBuf },
+    #[error("writing {path}: {message}")]
+    Parquet { path: PathBuf, message: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The output directory of one run: holds the lock, and a staging directory that becomes the
+/// output directory on `publish`. Dropping it unpublished removes the staging directory.
+pub struct OutputDir {
+    target: PathBuf,
+    staging: PathBuf,
+    _lock: File,
+    published: bool,
+}
+
+fn sibling(target: &Path, suffix: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    target.with_file_name(format!(".{name}.{suffix}"))
+}
+
+impl OutputDir {
+    /// Lock `target` for this run, clean up what a killed run left, and create the staging
+    /// directory. Fails when another run holds the lock.
+    pub fn acquire(target: &Path) -> Result<OutputDir, OutputError> {
+        let target = if target.file_name().is_none() {
+            // `reports/x/.` or `/`: name the folder itself.
+            std::path::absolute(target).map_err(io_error(target))?
+        } else {
+            target.to_path_buf()
+        };
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+        if target.exists() && !target.is_dir() {
+            return Err(OutputError::NotOurs { target });
+        }
+        if target.is_dir() && !is_ours_or_empty(&target)? {
+            return Err(OutputError::NotOurs { target });
+        }
+
+        let lock_path = sibling(&target, "lock");
+        let mut lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = lock.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(OutputError::Locked {
+                    target,
+                    holder: if holder.is_empty() {
+                        "a run that has just started".into()
+                    } else {
+                        holder.to_string()
+                    },
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+        }
+        lock.set_len(0).map_err(io_error(&lock_path))?;
+        writeln!(
+            lock,
+            "pid {}, started {}",
+            std::process::id(),
+            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+        )
+        .map_err(io_error(&lock_path))?;
+
+        // Holding the lock, anything staged or half-swapped by an earlier run is stale.
+        let old = sibling(&target, "old");
+        if !target.exists() && old.is_dir() {
+            // A run was killed between the two renames of the fallback swap.
+            fs::rename(&old, &target).map_err(io_error(&old))?;
+        }
+        let staging_prefix = sibling(&target, "staging-")
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for entry in fs::read_dir(&parent).map_err(io_error(&parent))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&staging_prefix) || entry.path() == old {
+                fs::remove_dir_all(entry.path()).map_err(io_error(&entry.path()))?;
+            }
+        }
+        let staging = sibling(&target, &format!("staging-{}", std::process::id()));
+        fs::create_dir(&staging).map_err(io_error(&staging))?;
+        Ok(OutputDir {
+            target,
+            staging,
+            _lock: lock,
+            published: false,
+        })
+    }
+
+    /// Where outputs are written until `publish`.
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// The final output directory.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Put the staged outputs in place of the previous ones in one step.
+    pub fn publish(mut self) -> Result<(), OutputError> {
+        sync_dir(&self.staging)?;
+        if self.target.exists() {
+            if exchange(&self.staging, &self.target).is_ok() {
+                // The staging path now holds the previous outputs.
+                fs::remove_dir_all(&self.staging).map_err(io_error(&self.staging))?;
+            } else {
+                // No atomic exchange on this system or file system: two renames, and a run
+                // killed between them is repaired by the next `acquire`.
+                let old = sibling(&self.target, "old");
+                fs::rename(&self.target, &old).map_err(io_error(&self.target))?;
+                fs::rename(&self.staging, &self.target).map_err(io_error(&self.staging))?;
+                fs::remove_dir_all(&old).map_err(io_error(&old))?;
+            }
+        } else {
+            fs::rename(&self.staging, &self.target).map_err(io_error(&self.staging))?;
+        }
+        if let Some(parent) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        self.published = true;
+        Ok(())
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+fn is_ours_or_empty(dir: &Path) -> Result<bool, OutputError> {
+    let mut entries = fs::read_dir(dir).map_err(io_error(dir))?;
+    Ok(entries.next().is_none() || dir.join("manifest.json").is_file())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), OutputError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no atomic exchange",
+    ))
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher)?;
+    Ok(to_hex(&hasher.finalize()))
+}
+
+/// SHA-256 of bytes, hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    to_hex(&Sha256::digest(bytes))
+}
+
+// ---------------------------------------------------------------------------------------------
+// rejects.csv
+
+/// Streams rejected rows into `rejects.csv` as ingest finds them.
+pub struct RejectsWriter {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+}
+
+impl RejectsWriter {
+    pub fn create(path: &Path) -> Result<RejectsWriter, OutputError> {
+        let file = File::create(path).map_err(io_error(path))?;
+        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        writer
+            .write_record(["source", "line", "field", "reason", "message"])
+            .map_err(|e| io_error(path)(e.into()))?;
+        Ok(RejectsWriter {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    pub fn finish(self) -> Result<(), OutputError> {
+        let path = self.path;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| io_error(&path)(e.into_error()))?
+            .into_inner()
+            .map_err(|e| io_error(&path)(e.into_error()))?;
+        file.sync_all().map_err(io_error(&path))
+    }
+}
+
+impl RejectSink for RejectsWriter {
+    fn reject(&mut self, file: &InputFile, line: u64, reject: &RowReject) -> io::Result<()> {
+        self.writer.write_record([
+            file.display.as_str(),
+            &line.to_string(),
+            reject.field.map_or("", |f| f.name()),
+            reject.reason.code(),
+            &reject.message,
+        ])?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// cases.parquet
+
+/// Rows per Parquet row group and per in-memory batch while writing.
+const PARQUET_BATCH_ROWS: usize = 1 << 18;
+
+/// The column names of `cases.parquet`, in order (SPEC §6).
+pub const CASES_COLUMNS: [&str; 16] = [
+    "child",
+    "family",
+    "case",
+    "region",
+    "municipality",
+    "office",
+    "case_type",
+    "opened",
+    "closed",
+    "outcome",
+    "placement_type",
+    "placement_region",
+    "birth_year",
+    "sex",
+    "source",
+    "source_line",
+];
+
+fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> PolarsResult<DataFrame> {
+    let oblasts = reference::oblasts();
+    let municipalities = reference::municipalities();
+    let hex = |p: &[u8; 16]| to_hex(p);
+    let strs = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
+    let date = |name: &str, values: Vec<Option<i32>>| -> PolarsResult<Column> {
+        Column::new(name.into(), values).cast(&DataType::Date)
+    };
+    let columns = vec![
+        Column::new(
+            "child".into(),
+            cases.iter().map(|c| hex(&c.child)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "family".into(),
+            cases
+                .iter()
+                .map(|c| c.family.as_ref().map(hex))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "case".into(),
+            cases
+                .iter()
+                .map(|c| c.case.as_ref().map(hex))
+                .collect::<Vec<_>>(),
+        ),
+        strs(
+            "region",
+            cases
+                .iter()
+                .map(|c| Some(oblasts[c.region as usize].code.as_str()))
+                .collect(),
+        ),
+        strs(
+            "municipality",
+            cases
+                .iter()
+                .map(|c| {
+                    c.municipality
+                        .map(|m| municipalities[m as usize].code.as_str())
+                })
+                .collect(),
+        ),
+        strs(
+            "office",
+            cases
+                .iter()
+                .map(|c| Some(offices[c.office as usize].as_str()))
+                .collect(),
+        ),
+        strs(
+            "case_type",
+            cases.iter().map(|c| Some(c.case_type.as_str())).collect(),
+        ),
+        date("opened", cases.iter().map(|c| Some(c.opened)).collect())?,
+        date("closed", cases.iter().map(|c| c.closed).collect())?,
+        strs(
+            "outcome",
+            cases
+                .iter()
+                .map(|c| c.outcome.map(|o| o.as_str()))
+                .collect(),
+        ),
+        strs(
+            "placement_type",
+            cases
+                .iter()
+                .map(|c| c.placement_type.map(|p| p.as_str()))
+                .collect(),
+        ),
+        strs(
+            "placement_region",
+            cases
+                .iter()
+                .map(|c| {
+                    c.placement_region
+                        .map(|r| oblasts[r as usize].code.as_str())
+                })
+                .collect(),
+        ),
+        Column::new(
+            "birth_year".into(),
+            cases
+                .iter()
+                .map(|c| c.birth_year.map(i32::from))
+                .collect::<Vec<_>>(),
+        ),
+        strs(
+            "sex",
+            cases.iter().map(|c| c.sex.map(|s| s.as_str())).collect(),
+        ),
+        strs(
+            "source",
+            cases
+                .iter()
+                .map(|c| Some(files[c.file as usize].display.as_str()))
+                .collect(),
+        ),
+        Column::new(
+            "source_line".into(),
+            cases.iter().map(|c| c.line as i64).collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new(cases.len(), columns)
+}
+
+/// Write `cases.parquet` in row groups of fixed size (deterministic bytes, bounded memory).
+pub fn write_cases(
+    path: &Path,
+    cases: &[Case],
+    offices: &[String],
+    files: &[InputFile],
+) -> Result<(), OutputError> {
+    let parquet_err = |e: PolarsError| OutputError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = File::create(path).map_err(io_error(path))?;
+    let schema = cases_frame(&[], offices, files)
+        .map_err(parquet_err)?
+        .schema()
+        .clone();
+    let mut writer = ParquetWriter::new(BufWriter::new(file))
+        .with_compression(ParquetCompression::Snappy)
+        .batched(&schema)
+        .map_err(parquet_err)?;
+    for chunk in cases.chunks(PARQUET_BATCH_ROWS) {
+        let frame = cases_frame(chunk, offices, files).map_err(parquet_err)?;
+        writer.write_batch(&frame).map_err(parquet_err)?;
+    }
+    writer.finish().map_err(parquet_err)?;
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io_error(path))
+}
+
+// ---------------------------------------------------------------------------------------------
+// rates.parquet
+
+/// The column names of `rates.parquet`, in order (SPEC §6).
+pub const RATES_COLUMNS: [&str; 11] = [
+    "measure",
+    "region",
+    "region_name_bg",
+    "region_name_en",
+    "year",
+    "numerator",
+    "denominator",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "status",
+];
+
+fn rates_frame(rows: &[RateRow]) -> PolarsResult<DataFrame> {
+    let oblasts = reference::oblasts();
+    let name = |r: &RateRow, bg: bool| match (r.region, bg) {
+        (None, true) => "България",
+        (None, false) => "Bulgaria",
+        (Some(i), true) => oblasts[i as usize].name_bg.as_str(),
+        (Some(i), false) => oblasts[i as usize].name_en.as_str(),
+    };
+    let count = |v: Option<u64>| v.map(|v| v as i64);
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "measure".into(),
+                rows.iter().map(|r| r.measure.code()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "region".into(),
+                rows.iter().map(|r| r.region_code()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "region_name_bg".into(),
+                rows.iter().map(|r| name(r, true)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "region_name_en".into(),
+                rows.iter().map(|r| name(r, false)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "year".into(),
+                rows.iter().map(|r| r.year).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "numerator".into(),
+                rows.iter().map(|r| count(r.numerator)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "denominator".into(),
+                rows.iter()
+                    .map(|r| count(r.denominator))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "rate".into(),
+                rows.iter().map(|r| r.rate).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "ci_low".into(),
+                rows.iter().map(|r| r.ci_low).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "ci_high".into(),
+                rows.iter().map(|r| r.ci_high).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "status".into(),
+                rows.iter().map(|r| r.status.code()).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
+
+/// Write `rates.parquet`: the publishable rates table, after disclosure control.
+pub fn write_rates(path: &Path, rows: &[RateRow]) -> Result<(), OutputError> {
+    let parquet_err = |e: PolarsError| OutputError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut frame = rates_frame(rows).map_err(parquet_err)?;
+    let file = File::create(path).map_err(io_error(path))?;
+    ParquetWriter::new(BufWriter::new(file))
+        .with_compression(ParquetCompression::Snappy)
+        .finish(&mut frame)
+        .map_err(parquet_err)?;
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io_error(path))
+}
+
+// ---------------------------------------------------------------------------------------------
+// manifest.json
+
+/// The trace of a run (SPEC §6): what went in, what came out, under which key and date.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub tool_version: String,
+    pub pipeline: PipelineEntry,
+    pub as_of: String,
+    pub key_fingerprint: String,
+    pub demo_key: bool,
+    pub min_count: u32,
+    pub max_reject_rate: f64,
+    pub success_outcomes: SuccessEntry,
+    /// Share of `cases.parquet` records whose (region, birth year, sex) class has fewer than
+    /// `min_count` records.
+    pub small_class_share: f64,
+    pub inputs: Vec<InputEntry>,
+    pub totals: Counts,
+    pub outputs: Vec<OutputEntry>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub exit_status: i32,
+    /// `ok`, or `reject_rate_exceeded` (exit status 3).
+    pub status: String,
+    /// Sources whose reject rate exceeded `max_reject_rate`.
+    pub sources_over_reject_limit: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PipelineEntry {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuccessEntry {
+    pub prevention: Vec<String>,
+    pub reintegration: Vec<String>,
+    pub widened: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rows_duplicate: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputEntry {
+    pub source: String,
+    pub path: String,
+    pub name: String,
+    pub sha256: String,
+    pub encoding: String,
+    pub delimiter: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputEntry {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl InputEntry {
+    pub fn new(file: &InputFile, source_name: &str) -> InputEntry {
+        InputEntry {
+            source: source_name.to_string(),
+            path: file.path.to_string_lossy().into_owned(),
+            name: file.display.clone(),
+            sha256: file.sha256.clone(),
+            encoding: file.encoding.to_string(),
+            delimiter: match file.delimiter {
+                b'\t' => "\\t".to_string(),
+                d => (d as char).to_string(),
+            },
+            counts: Counts {
+                rows_read: file.rows_read,
+                rows_accepted: file.rows_accepted,
+                rows_rejected: file.rows_rejected,
+                rows_duplicate: file.rows_duplicate,
+            },
+        }
+    }
+}
+
+/// Read the manifest of a previous run in `dir`, if there is a readable one.
+pub fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let text = fs::read_to_string(dir.join("manifest.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Write `manifest.json`.
+pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
+    let mut text = serde_json::to_string_pretty(manifest).map_err(|e| io_error(path)(e.into()))?;
+    text.push('\n');
+    let mut file = File::create(path).map_err(io_error(path))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_replaces_the_whole_folder_and_drop_leaves_it_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let run = OutputDir::acquire(&target).unwrap();
+        fs::write(run.staging().join("manifest.json"), "{}").unwrap();
+        fs::write(run.staging().join("a.txt"), "first").unwrap();
+        run.publish().unwrap();
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
+
+        // A run that fails (dropped unpublished) leaves the previous outputs as they were.
+        let run = OutputDir::acquire(&target).unwrap();
+        fs::write(run.staging().join("a.txt"), "broken").unwrap();
+        drop(run);
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
+
+        let run = OutputDir::acquire(&target).unwrap();
+        fs::write(run.staging().join("manifest.json"), "{}").unwrap();
+        fs::write(run.staging().join("b.txt"), "second").unwrap();
+        run.publish().unwrap();
+        assert!(!target.join("a.txt").exists(), "old files do not linger");
+        assert_eq!(fs::read_to_string(target.join("b.txt")).unwrap(), "second");
+        let leftovers: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("staging") || n.contains(".old"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_second_run_on_the_same_folder_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let first = OutputDir::acquire(&target).unwrap();
+        let err = OutputDir::acquire(&target)
+            .err()
+            .expect("second acquire must fail");
+        let message = err.to_string();
+        assert!(message.contains("another outcomes run"), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "{message}"
+        );
+        drop(first);
+        assert!(OutputDir::acquire(&target).is_ok());
+    }
+
+    #[test]
+    fn refuses_to_replace_a_folder_that_is_not_an_output() {
+        let root = tempfile::tempdir().unwrap();
+        fs::write(root.path().join("precious.txt"), "keep").unwrap();
+        let err = OutputDir::acquire(root.path()).err().expect("must refuse");
+        assert!(matches!(err, OutputError::NotOurs { .. }));
+        assert!(root.path().join("precious.txt").exists());
+    }
+
+    #[test]
+    fn stale_staging_from_a_killed_run_is_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        fs::create_dir(root.path().join(".out.staging-999999")).unwrap();
+        let run = OutputDir::acquire(&target).unwrap();
+        assert!(!root.path().join(".out.staging-999999").exists());
+        drop(run);
+    }
+}

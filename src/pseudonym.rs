@@ -1,0 +1,438 @@
+//! Keyed pseudonyms (SPEC §3): identifier normalization, ЕГН/ЛНЧ check digits, the key file
+//! and HMAC-SHA256. The key never leaves this module: it is not printed, logged or written,
+//! and its bytes are zeroized when the `Key` is dropped.
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::model::Pseudonym;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The line that marks a key file as the public demo key (SPEC §3). `keygen` never writes it.
+pub const DEMO_KEY_MARKER: &str = "outcomes-public-demo-key";
+
+/// The role an identifier plays; one value gets different pseudonyms in different roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    Child,
+    Family,
+    Case,
+}
+
+impl Domain {
+    fn tag(self) -> &'static [u8] {
+        match self {
+            Domain::Child => b"child",
+            Domain::Family => b"family",
+            Domain::Case => b"case",
+        }
+    }
+}
+
+/// Cyrillic capitals that look like Latin ones, folded so an id typed in either alphabet links.
+fn fold_lookalike(c: char) -> char {
+    match c {
+        'А' => 'A',
+        'В' => 'B',
+        'Е' => 'E',
+        'К' => 'K',
+        'М' => 'M',
+        'Н' => 'H',
+        'О' => 'O',
+        'Р' => 'P',
+        'С' => 'C',
+        'Т' => 'T',
+        'Х' => 'X',
+        'У' => 'Y',
+        other => other,
+    }
+}
+
+fn is_removed(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '/' | '.')
+}
+
+/// Normalize an identifier before hashing: NFKC, trim, uppercase, drop spaces and `- / .`,
+/// fold Cyrillic look-alikes to Latin. Appends to `out` (cleared first) to reuse its buffer.
+pub fn normalize_into(raw: &str, out: &mut String) {
+    out.clear();
+    let trimmed = raw.trim();
+    if trimmed.is_ascii() {
+        // ASCII is already NFKC and its uppercase is ASCII: skip the Unicode machinery.
+        out.extend(
+            trimmed
+                .chars()
+                .filter(|c| !is_removed(*c))
+                .map(|c| c.to_ascii_uppercase()),
+        );
+        return;
+    }
+    let nfkc: String = trimmed.nfkc().collect();
+    for c in nfkc.trim().chars().flat_map(char::to_uppercase) {
+        if !is_removed(c) {
+            out.push(fold_lookalike(c));
+        }
+    }
+}
+
+/// Normalize an identifier (see `normalize_into`).
+pub fn normalize(raw: &str) -> String {
+    let mut out = String::new();
+    normalize_into(raw, &mut out);
+    out
+}
+
+fn ten_digits(id: &str) -> Option<[u32; 10]> {
+    let b = id.as_bytes();
+    if b.len() != 10 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut d = [0u32; 10];
+    for (slot, byte) in d.iter_mut().zip(b) {
+        *slot = u32::from(byte - b'0');
+    }
+    Some(d)
+}
+
+/// ЕГН check digit: weights 2 4 8 5 10 9 7 3 6, sum mod 11, 10 → 0. `id` is normalized.
+pub fn is_valid_egn(id: &str) -> bool {
+    const W: [u32; 9] = [2, 4, 8, 5, 10, 9, 7, 3, 6];
+    ten_digits(id).is_some_and(|d| {
+        let sum: u32 = W.iter().zip(&d).map(|(w, x)| w * x).sum();
+        sum % 11 % 10 == d[9]
+    })
+}
+
+/// ЛНЧ check digit: weights 21 19 17 13 11 9 7 3 1, sum mod 10. `id` is normalized.
+pub fn is_valid_lnch(id: &str) -> bool {
+    const W: [u32; 9] = [21, 19, 17, 13, 11, 9, 7, 3, 1];
+    ten_digits(id).is_some_and(|d| {
+        let sum: u32 = W.iter().zip(&d).map(|(w, x)| w * x).sum();
+        sum % 10 == d[9]
+    })
+}
+
+/// Why a key file was refused. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("key file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`")]
+    TooOpen { path: PathBuf, mode: u32 },
+    #[error(
+        "key file {path} does not hold a key: expected one line of 64 hexadecimal characters (32 bytes), as written by `outcomes keygen`"
+    )]
+    Malformed { path: PathBuf },
+    #[error("key file {path} already exists; keygen never overwrites a key")]
+    Exists { path: PathBuf },
+    #[error("cannot write key file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no random numbers from the operating system: {0}")]
+    Random(String),
+}
+
+/// The pseudonymization key: 32 bytes, zeroized on drop.
+pub struct Key {
+    bytes: Zeroizing<[u8; 32]>,
+    /// Whether the key file declared itself the public demo key.
+    pub is_demo: bool,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+impl Key {
+    /// Build a key from its bytes (tests and fuzzing).
+    pub fn from_bytes(bytes: [u8; 32]) -> Key {
+        Key {
+            bytes: Zeroizing::new(bytes),
+            is_demo: false,
+        }
+    }
+
+    /// Parse a key file's text: `#` comment lines, then one line of 64 hex characters.
+    pub fn parse(text: &str) -> Option<Key> {
+        let mut is_demo = false;
+        let mut hex_line = None;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(comment) = line.strip_prefix('#') {
+                is_demo |= comment.contains(DEMO_KEY_MARKER);
+                continue;
+            }
+            if hex_line.replace(line).is_some() {
+                return None;
+            }
+        }
+        let hex = hex_line?.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            bytes[i] = hex_value(pair[0])? << 4 | hex_value(pair[1])?;
+        }
+        Some(Key { bytes, is_demo })
+    }
+
+    /// Read and check a key file: it must hold a key and, unless it is the demo key, be
+    /// readable by its owner only.
+    pub fn load(path: &Path) -> Result<Key, KeyError> {
+        let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?);
+        let key = Key::parse(&text).ok_or_else(|| KeyError::Malformed {
+            path: path.to_path_buf(),
+        })?;
+        #[cfg(unix)]
+        if !key.is_demo {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(path)
+                .map_err(|source| KeyError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(KeyError::TooOpen {
+                    path: path.to_path_buf(),
+                    mode: mode & 0o777,
+                });
+            }
+        }
+        Ok(key)
+    }
+
+    /// Write a new random key to `path` with mode 0600; refuses to overwrite.
+    pub fn generate(path: &Path) -> Result<(), KeyError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(bytes.as_mut()).map_err(|e| KeyError::Random(e.to_string()))?;
+        let mut text = Zeroizing::new(format!(
+            "# outcomes pseudonym key: 32 random bytes in hex. Keep it secret and backed up;\n\
+             # whoever holds it can re-identify a known ЕГН, and a new key breaks linkage.\n{}\n",
+            to_hex(bytes.as_ref())
+        ));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyError::Exists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                KeyError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let result = file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.sync_all());
+        text.zeroize();
+        result.map_err(|source| KeyError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The key fingerprint recorded in the manifest: first 8 bytes of HMAC(key, "fingerprint").
+    pub fn fingerprint(&self) -> String {
+        let mut mac = HmacSha256::new_from_slice(self.bytes.as_ref())
+            .expect("HMAC accepts a key of any length");
+        mac.update(b"fingerprint");
+        to_hex(&mac.finalize().into_bytes()[..8])
+    }
+
+    /// A pseudonymizer keyed with this key.
+    pub fn pseudonymizer(&self) -> Pseudonymizer {
+        Pseudonymizer {
+            keyed: HmacSha256::new_from_slice(self.bytes.as_ref())
+                .expect("HMAC accepts a key of any length"),
+        }
+    }
+}
+
+/// Computes pseudonyms; cheap to clone (one keyed HMAC state, reused per identifier).
+#[derive(Clone)]
+pub struct Pseudonymizer {
+    keyed: HmacSha256,
+}
+
+impl Pseudonymizer {
+    /// The pseudonym of an already-normalized identifier:
+    /// first 16 bytes of HMAC-SHA256(key, domain ‖ 0x00 ‖ normalized_id).
+    pub fn pseudonym(&self, domain: Domain, normalized: &str) -> Pseudonym {
+        let mut mac = self.keyed.clone();
+        mac.update(domain.tag());
+        mac.update(&[0]);
+        mac.update(normalized.as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&full[..16]);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEST_KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn test_key() -> Key {
+        Key::parse(TEST_KEY_HEX).unwrap()
+    }
+
+    #[test]
+    fn normalization_folds_spacing_punctuation_case_and_alphabet() {
+        assert_eq!(normalize(" вн-0042 "), "BH0042");
+        assert_eq!(normalize("BH 0042"), "BH0042");
+        assert_eq!(normalize("ВН/00.42"), "BH0042");
+        assert_eq!(normalize("7523 16-9263"), "7523169263");
+        // Fullwidth digits become ASCII under NFKC.
+        assert_eq!(normalize("７５２３"), "7523");
+        // Letters with no Latin twin stay Cyrillic (uppercased).
+        assert_eq!(normalize("жк-1"), "ЖK1");
+        assert_eq!(normalize("АВЕКМНОРСТХУ"), "ABEKMHOPCTXY");
+        assert_eq!(normalize("  \t "), "");
+    }
+
+    #[test]
+    fn egn_check_digits() {
+        assert!(is_valid_egn("7523169263"));
+        assert!(is_valid_egn("8032056031"));
+        assert!(is_valid_egn("7552010005"));
+        assert!(!is_valid_egn("7523169264"));
+        assert!(!is_valid_egn("752316926"));
+        assert!(!is_valid_egn("75231692630"));
+        assert!(!is_valid_egn("75231692a3"));
+        // Sum mod 11 = 10 gives check digit 0: 0000000010 has weighted sum 0 → 0;
+        // 1000000000 has sum 2 → check digit 2, so 1000000002 is valid.
+        assert!(is_valid_egn("1000000002"));
+    }
+
+    #[test]
+    fn egn_remainder_ten_becomes_zero() {
+        // Digits chosen so the weighted sum is 21: 21 mod 11 = 10 → 0.
+        // 2*0+4*0+8*0+5*0+10*0+9*0+7*3+3*0+6*0 = 21.
+        assert!(is_valid_egn("0000003000"));
+        assert!(!is_valid_egn("0000003001"));
+    }
+
+    #[test]
+    fn lnch_check_digits() {
+        // 21*1+19*0+17*0+13*0+11*0+9*0+7*0+3*0+1*0 = 21 → 1.
+        assert!(is_valid_lnch("1000000001"));
+        assert!(!is_valid_lnch("1000000002"));
+        assert!(!is_valid_lnch("100000000"));
+    }
+
+    #[test]
+    fn hmac_test_vector() {
+        // Independently computed with Python:
+        // hmac.new(bytes(range(32)), b"child\x007523169263", sha256).hexdigest()[:32]
+        let p = test_key().pseudonymizer();
+        assert_eq!(
+            to_hex(&p.pseudonym(Domain::Child, "7523169263")),
+            "634ebf98a135726b7284976a9c058b24"
+        );
+        assert_eq!(
+            to_hex(&p.pseudonym(Domain::Family, "7523169263")),
+            "107a982ce0fba48cde1aab5142c3682b"
+        );
+        assert_eq!(test_key().fingerprint(), "5ab8c392c2c54035");
+    }
+
+    #[test]
+    fn domains_separate_roles() {
+        let p = test_key().pseudonymizer();
+        let a = p.pseudonym(Domain::Child, "X1");
+        assert_ne!(a, p.pseudonym(Domain::Family, "X1"));
+        assert_ne!(a, p.pseudonym(Domain::Case, "X1"));
+        assert_eq!(a, p.pseudonym(Domain::Child, "X1"));
+    }
+
+    #[test]
+    fn key_files_are_parsed_strictly() {
+        assert!(Key::parse(&format!("# comment\n{TEST_KEY_HEX}\n")).is_some());
+        assert!(Key::parse(&TEST_KEY_HEX[..62]).is_none(), "short");
+        assert!(
+            Key::parse(&TEST_KEY_HEX.replace('0', "g")).is_none(),
+            "non-hex"
+        );
+        assert!(
+            Key::parse(&format!("{TEST_KEY_HEX}\n{TEST_KEY_HEX}")).is_none(),
+            "two keys"
+        );
+        assert!(Key::parse("").is_none());
+        assert!(!Key::parse(TEST_KEY_HEX).unwrap().is_demo);
+        let demo = Key::parse(&format!("# {DEMO_KEY_MARKER}\n{TEST_KEY_HEX}")).unwrap();
+        assert!(demo.is_demo);
+        assert_eq!(format!("{demo:?}"), "Key(<redacted>)");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keygen_writes_a_private_key_and_never_overwrites() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        Key::generate(&path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let key = Key::load(&path).unwrap();
+        assert!(!key.is_demo);
+        assert!(matches!(Key::generate(&path), Err(KeyError::Exists { .. })));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(Key::load(&path), Err(KeyError::TooOpen { .. })));
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(DEMO_KEY_MARKER));
+    }
+}
