@@ -160,6 +160,10 @@ fn parse_fast(tokens: &[Token], s: &str) -> Result<NaiveDate, DateError> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or(DateError::Impossible)
 }
 
+/// Years a case or birth date can plausibly have. Outside them a date is a typo (`01.01.0202`)
+/// and would stretch every per-year table across centuries.
+pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
 /// Parse `raw` with the first format that matches. Surrounding spaces and non-breaking spaces
 /// are ignored. `Impossible` wins over `Unparseable` when some format matched the shape.
 pub fn parse_date(raw: &str, formats: &[DateFormat]) -> Result<Day, DateError> {
@@ -173,7 +177,8 @@ pub fn parse_date(raw: &str, formats: &[DateFormat]) -> Result<Day, DateError> {
     let mut error = DateError::Unparseable;
     for f in formats {
         match f.parse(s) {
-            Ok(date) => return Ok(to_day(date)),
+            Ok(date) if PLAUSIBLE_YEARS.contains(&date.year()) => return Ok(to_day(date)),
+            Ok(_) => error = DateError::Impossible,
             Err(DateError::Impossible) => error = DateError::Impossible,
             Err(DateError::Unparseable) => {}
         }
@@ -239,6 +244,15 @@ mod tests {
             parse_date("31.12.2023 extra", &f),
             Err(DateError::Unparseable)
         );
+    }
+
+    #[test]
+    fn years_outside_1900_to_2100_are_typos() {
+        let f = defaults();
+        assert_eq!(parse_date("01.01.0202", &f), Err(DateError::Impossible));
+        assert_eq!(parse_date("01.01.2202", &f), Err(DateError::Impossible));
+        assert_eq!(parse_date("01.01.1900", &f), Ok(ymd(1900, 1, 1)));
+        assert_eq!(parse_date("31.12.2100", &f), Ok(ymd(2100, 12, 31)));
     }
 
     #[test]

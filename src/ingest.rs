@@ -712,7 +712,7 @@ impl<'a> RowContext<'a> {
                     Some(field),
                     RejectReason::ImpossibleDate,
                     format!(
-                        "{}{} is not a calendar date",
+                        "{}{} is not a calendar date between 1900 and 2100",
                         self.column_label(field),
                         shown()
                     ),
