@@ -20,6 +20,7 @@ use crate::measures;
 use crate::model::Vocabulary;
 use crate::output::{self, Counts, InputEntry, Manifest, OutputDir, OutputEntry};
 use crate::pseudonym::{Key, KeyError};
+use crate::report;
 use crate::synth;
 
 /// Anonymized outcome statistics from child-protection case exports.
@@ -302,7 +303,7 @@ fn source_summaries(pipeline: &Pipeline, files: &[InputFile]) -> Vec<(String, Co
 
 fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
     let mut over = Vec::new();
-    for (name, c, is_over) in source_summaries(pipeline, files) {
+    for (i, (name, c, is_over)) in source_summaries(pipeline, files).into_iter().enumerate() {
         let line = format!(
             "source {name}: {} rows read, {} accepted, {} rejected, {} duplicate",
             c.rows_read, c.rows_accepted, c.rows_rejected, c.rows_duplicate
@@ -317,25 +318,28 @@ fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
         } else {
             info!("{line}");
         }
-    }
-    let mut reasons: std::collections::BTreeMap<(RejectReason, &'static str), u64> =
-        Default::default();
-    for f in files {
-        for ((reason, field), n) in &f.reject_counts {
-            *reasons
-                .entry((*reason, field.map_or("", |f| f.name())))
-                .or_default() += n;
+        let mut reasons: std::collections::BTreeMap<(RejectReason, &'static str), u64> =
+            Default::default();
+        for f in files.iter().filter(|f| f.source == i) {
+            for ((reason, field), n) in &f.reject_counts {
+                *reasons
+                    .entry((*reason, field.map_or("", |f| f.name())))
+                    .or_default() += n;
+            }
         }
-    }
-    let mut top: Vec<_> = reasons.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    for ((reason, field), n) in top.iter().take(5) {
-        let field = if field.is_empty() {
-            String::new()
-        } else {
-            format!(" ({field})")
-        };
-        info!("  rejected: {n} × {}{field}", reason.code());
+        let mut top: Vec<_> = reasons.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for ((reason, field), n) in top.iter().take(3) {
+            let field = if field.is_empty() {
+                String::new()
+            } else {
+                format!(" ({field})")
+            };
+            info!("  rejected: {n} × {}{field}", reason.code());
+        }
+        if top.len() > 3 {
+            info!("  rejected: … and {} more reasons", top.len() - 3);
+        }
     }
     over
 }
@@ -361,7 +365,7 @@ fn run(args: RunArgs) -> Result<u8> {
     let clock = Instant::now();
     let prepared = prepare(&args.common)?;
     let pipeline = &prepared.pipeline;
-    let _lang = args.lang.unwrap_or(pipeline.lang);
+    let lang = args.lang.unwrap_or(pipeline.lang);
     let target = args
         .out
         .clone()
@@ -369,13 +373,14 @@ fn run(args: RunArgs) -> Result<u8> {
         .unwrap_or_else(|| Path::new("reports").join(&pipeline.name));
     let out = OutputDir::acquire(&target)?;
     let fingerprint = prepared.key.fingerprint();
-    if let Some(previous) = output::read_manifest(out.target())
-        && previous.key_fingerprint != fingerprint
-    {
+    let previous_fingerprint = output::read_manifest(out.target())
+        .map(|m| m.key_fingerprint)
+        .filter(|previous| *previous != fingerprint);
+    if let Some(previous) = &previous_fingerprint {
         warn!(
             "THE KEY HAS CHANGED since the previous run in {} (fingerprint {} → {}): pseudonyms no longer link to earlier outputs",
             out.target().display(),
-            previous.key_fingerprint,
+            previous,
             fingerprint
         );
     }
@@ -399,28 +404,52 @@ fn run(args: RunArgs) -> Result<u8> {
     output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     let small_class_share = disclosure::small_class_share(&cases, pipeline.min_count);
 
+    let pipeline_bytes = std::fs::read(&pipeline.file)
+        .with_context(|| format!("reading {}", pipeline.file.display()))?;
+    let pipeline_sha256 = output::sha256_bytes(&pipeline_bytes);
+    let html = report::render(&report::ReportInput {
+        lang,
+        pipeline,
+        pipeline_sha256: &pipeline_sha256,
+        as_of: prepared.as_of,
+        rates: &rates,
+        files: &ingested.files,
+        key_fingerprint: &fingerprint,
+        demo_key: prepared.key.is_demo,
+        changed_from_fingerprint: previous_fingerprint.as_deref(),
+        small_class_share,
+        sources_over_limit: &over,
+        version: env!("CARGO_PKG_VERSION"),
+    })?;
+    let report_path = out.staging().join("report.html");
+    std::fs::write(&report_path, html)
+        .with_context(|| format!("writing {}", report_path.display()))?;
+
     let exit_status = if over.is_empty() {
         exit::OK
     } else {
         exit::REJECT_RATE
     };
     let mut outputs = Vec::new();
-    for name in ["rates.parquet", "cases.parquet", "rejects.csv"] {
+    for name in [
+        "report.html",
+        "rates.parquet",
+        "cases.parquet",
+        "rejects.csv",
+    ] {
         let path = out.staging().join(name);
         outputs.push(OutputEntry {
             path: name.to_string(),
             sha256: output::sha256_file(&path).with_context(|| format!("reading back {name}"))?,
         });
     }
-    let pipeline_bytes = std::fs::read(&pipeline.file)
-        .with_context(|| format!("reading {}", pipeline.file.display()))?;
     let manifest = Manifest {
         tool: "outcomes".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         pipeline: output::PipelineEntry {
             name: pipeline.name.clone(),
-            path: pipeline.file.to_string_lossy().into_owned(),
-            sha256: output::sha256_bytes(&pipeline_bytes),
+            path: output::absolute_path(&pipeline.file),
+            sha256: pipeline_sha256,
         },
         as_of: prepared.as_of.to_string(),
         key_fingerprint: fingerprint,

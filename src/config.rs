@@ -16,7 +16,7 @@ use crate::reference::{self, lookup_key};
 /// A pipeline file that cannot be used. Exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read pipeline file {path}: {source}")]
+    #[error("cannot read pipeline file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -45,8 +45,10 @@ pub enum IngestError {
         pattern: String,
         message: String,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("cannot write rejects.csv")]
+    Rejects { source: io::Error },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]
@@ -56,7 +58,7 @@ pub enum IngestError {
         hint: &'static str,
     },
     #[error(
-        "{path}: column \"{column}\" (mapped to `{field}`) is not in the header, which has {header_columns} columns\nhint: compare [sources.columns] with the file's header (`outcomes inspect {path}` shows it), and check the encoding and delimiter"
+        "{path}: column \"{column}\" (mapped to `{field}`) is not in the header, which has {header_columns} columns\nhint: compare [sources.columns] with the first line of the file, and check `encoding` and `delimiter` for this source"
     )]
     MissingColumn {
         path: PathBuf,
@@ -487,10 +489,7 @@ fn ingest_file(
                         .entry((reject.reason, reject.field))
                         .or_default() += 1;
                     sink.reject(&file, line, &reject)
-                        .map_err(|e| IngestError::Io {
-                            path: PathBuf::from("rejects.csv"),
-                            source: e,
-                        })?;
+                        .map_err(|source| IngestError::Rejects { source })?;
                 }
             }
         }

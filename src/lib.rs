@@ -16,4 +16,5 @@ pub mod model;
 pub mod output;
 pub mod pseudonym;
 pub mod reference;
+pub mod report;
 pub mod synth;

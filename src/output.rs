@@ -23,7 +23,7 @@ use crate::reference;
 /// A problem writing outputs. Exit code 1: the previous outputs are untouched.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{path}: {source}")]
+    #[error("file system error at {path}")]
     Io { path: PathBuf, source: io::Error },
     #[error(
         "another outcomes run is writing {target} ({holder})\nhint: wait for it to finish; if no run is active, the lock is released automatically"
@@ -624,14 +624,11 @@ impl InputEntry {
     pub fn new(file: &InputFile, source_name: &str) -> InputEntry {
         InputEntry {
             source: source_name.to_string(),
-            path: file.path.to_string_lossy().into_owned(),
+            path: absolute_path(&file.path),
             name: file.display.clone(),
             sha256: file.sha256.clone(),
             encoding: file.encoding.to_string(),
-            delimiter: match file.delimiter {
-                b'\t' => "\\t".to_string(),
-                d => (d as char).to_string(),
-            },
+            delimiter: (file.delimiter as char).to_string(),
             counts: Counts {
                 rows_read: file.rows_read,
                 rows_accepted: file.rows_accepted,
@@ -640,6 +637,15 @@ impl InputEntry {
             },
         }
     }
+}
+
+/// The absolute, resolved form of `path`, so the manifest reads the same from any working
+/// directory (`path` as given when it cannot be resolved).
+pub fn absolute_path(path: &Path) -> String {
+    fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Read the manifest of a previous run in `dir`, if there is a readable one.

@@ -123,7 +123,7 @@ pub fn is_valid_lnch(id: &str) -> bool {
 /// Why a key file was refused. Never carries key material.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read key file {path}: {source}")]
+    #[error("cannot read key file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -136,7 +136,7 @@ pub enum KeyError {
     Malformed { path: PathBuf },
     #[error("key file {path} already exists; keygen never overwrites a key")]
     Exists { path: PathBuf },
-    #[error("cannot write key file {path}: {source}")]
+    #[error("cannot write key file {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
