@@ -433,11 +433,22 @@ fn build_view(input: &ReportInput<'_>) -> View {
     }
 }
 
-/// The latest year in which the national row of `m` is publishable.
-fn latest_ok_year(rates: &[RateRow], m: Measure) -> Option<i32> {
-    rows_of(rates, m, None)
+/// Whether calendar year `year` had ended by `as_of`: a half year must not pass for a year
+/// in a headline or a trend.
+fn year_over(year: i32, as_of: NaiveDate) -> bool {
+    NaiveDate::from_ymd_opt(year, 12, 31).is_some_and(|end| as_of >= end)
+}
+
+/// Whether a row belongs in the headlines, trends and map: publishable and of a finished year.
+fn is_headline_row(row: &RateRow, as_of: NaiveDate) -> bool {
+    row.status == Status::Ok && year_over(row.year, as_of)
+}
+
+/// The latest finished year in which the national row of `m` is publishable.
+fn latest_ok_year(input: &ReportInput<'_>, m: Measure) -> Option<i32> {
+    rows_of(input.rates, m, None)
         .into_iter()
-        .filter(|r| r.status == Status::Ok)
+        .filter(|r| is_headline_row(r, input.as_of))
         .map(|r| r.year)
         .max()
 }
@@ -446,7 +457,7 @@ fn headline(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Headline {
     let lang = input.lang;
     let national = rows_of(input.rates, m, None);
     let latest =
-        latest_ok_year(input.rates, m).and_then(|y| national.iter().find(|r| r.year == y).copied());
+        latest_ok_year(input, m).and_then(|y| national.iter().find(|r| r.year == y).copied());
     let Some(row) = latest else {
         return Headline {
             name: measure_name(t, m),
@@ -510,7 +521,7 @@ fn chart(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Chart {
     let x = |year: i32| left + (right - left) * (year - first) as f64 / span;
     let max_count = rows
         .iter()
-        .filter_map(|r| r.numerator.filter(|_| r.status == Status::Ok))
+        .filter_map(|r| r.numerator.filter(|_| is_headline_row(r, input.as_of)))
         .max()
         .unwrap_or(1)
         .max(1) as f64;
@@ -521,7 +532,7 @@ fn chart(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Chart {
     };
     let y = |v: f64| bottom - (bottom - top) * (v / scale).clamp(0.0, 1.0);
     let value = |r: &RateRow| -> Option<f64> {
-        if r.status != Status::Ok {
+        if !is_headline_row(r, input.as_of) {
             return None;
         }
         if m.is_count() {
@@ -665,7 +676,10 @@ fn table(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Table {
     let lang = input.lang;
     // The rates table is ordered by measure, region (BG first), year: one run per region.
     let measure_rows: Vec<&RateRow> = input.rates.iter().filter(|r| r.measure == m).collect();
-    let by_region: Vec<&[&RateRow]> = measure_rows.chunk_by(|a, b| a.region == b.region).collect();
+    let mut by_region: Vec<&[&RateRow]> =
+        measure_rows.chunk_by(|a, b| a.region == b.region).collect();
+    // Readers look regions up by name: Bulgaria first, then alphabetically in the language.
+    by_region.sort_by_key(|rows| (rows[0].region.is_some(), region_name(rows[0].region, lang)));
     let years = by_region
         .first()
         .map(|rows| rows.iter().map(|r| r.year).collect())
@@ -690,7 +704,7 @@ const TILE_H: u32 = 56;
 
 fn map(input: &ReportInput<'_>, t: &Strings) -> Option<MapView> {
     let lang = input.lang;
-    let year = latest_ok_year(input.rates, MAP_MEASURE)?;
+    let year = latest_ok_year(input, MAP_MEASURE)?;
     let rows: HashMap<u8, &RateRow> = input
         .rates
         .iter()
