@@ -75,7 +75,23 @@ pub fn normalize_into(raw: &str, out: &mut String) {
         );
         return;
     }
-    let nfkc: String = trimmed.nfkc().collect();
+    normalize_unicode_once(trimmed, out);
+    // Uppercasing can leave a decomposed sequence that NFKC would compose (`ΐ` → `Ϊ́`), so
+    // the steps are not idempotent for a few exotic characters: repeat them to a fixed point.
+    // For anything an office types (digits, Latin and Cyrillic letters) one pass is the fixpoint.
+    for _ in 0..4 {
+        let mut again = String::with_capacity(out.len());
+        normalize_unicode_once(out, &mut again);
+        if again == *out {
+            return;
+        }
+        *out = again;
+    }
+}
+
+fn normalize_unicode_once(raw: &str, out: &mut String) {
+    out.clear();
+    let nfkc: String = raw.trim().nfkc().collect();
     for c in nfkc.trim().chars().flat_map(char::to_uppercase) {
         if !is_removed(c) {
             out.push(fold_lookalike(c));
@@ -342,6 +358,8 @@ mod tests {
         assert_eq!(normalize("жк-1"), "ЖK1");
         assert_eq!(normalize("АВЕКМНОРСТХУ"), "ABEKMHOPCTXY");
         assert_eq!(normalize("  \t "), "");
+        // One pass of the spec's steps is not idempotent here; the fixed point is.
+        assert_eq!(normalize(&normalize("ΐ")), normalize("ΐ"));
     }
 
     #[test]
@@ -416,6 +434,57 @@ mod tests {
         let demo = Key::parse(&format!("# {DEMO_KEY_MARKER}\n{TEST_KEY_HEX}")).unwrap();
         assert!(demo.is_demo);
         assert_eq!(format!("{demo:?}"), "Key(<redacted>)");
+    }
+
+    mod laws {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Identifiers as offices type them: digits, Latin and Cyrillic letters, separators.
+        fn typed_id() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[ 0-9A-Za-zАВЕКМНОРСТХУавекмнорстхуЖж/.\\-]{0,14}")
+                .unwrap()
+        }
+
+        proptest! {
+            #[test]
+            fn normalization_is_idempotent(raw in any::<String>()) {
+                let once = normalize(&raw);
+                prop_assert_eq!(normalize(&once), once);
+            }
+
+            #[test]
+            fn typed_ids_normalize_in_one_pass(raw in typed_id()) {
+                let mut once = String::new();
+                normalize_unicode_once(raw.trim(), &mut once);
+                if !raw.trim().is_ascii() {
+                    prop_assert_eq!(normalize(&raw), once);
+                }
+            }
+
+            #[test]
+            fn a_pseudonym_depends_only_on_key_domain_and_normalized_id(
+                raw in typed_id(),
+                key in any::<[u8; 32]>(),
+                other_key in any::<[u8; 32]>(),
+            ) {
+                let normalized = normalize(&raw);
+                prop_assume!(!normalized.is_empty());
+                let p = Key::from_bytes(key).pseudonymizer();
+                // Spelling variants of one id (case, separators, look-alike alphabet) link.
+                let variant = raw.to_lowercase().replace('-', " - ").replace('A', "А");
+                prop_assert_eq!(normalize(&variant), normalized.clone());
+                prop_assert_eq!(
+                    p.pseudonym(Domain::Child, &normalize(&variant)),
+                    p.pseudonym(Domain::Child, &normalized)
+                );
+                prop_assert_ne!(p.pseudonym(Domain::Child, &normalized), p.pseudonym(Domain::Case, &normalized));
+                if key != other_key {
+                    let q = Key::from_bytes(other_key).pseudonymizer();
+                    prop_assert_ne!(p.pseudonym(Domain::Child, &normalized), q.pseudonym(Domain::Child, &normalized));
+                }
+            }
+        }
     }
 
     #[cfg(unix)]
