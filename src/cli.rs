@@ -15,6 +15,7 @@ use crate::config::{self, ConfigError, Lang, Pipeline};
 use crate::dates;
 use crate::disclosure;
 use crate::ingest::{self, DiscardRejects, InputFile, RejectReason};
+use crate::inspect;
 use crate::link;
 use crate::measures;
 use crate::model::Vocabulary;
@@ -46,6 +47,13 @@ enum Command {
     Keygen {
         /// Where to write the key, e.g. keys/pseudonym.key.
         file: PathBuf,
+    },
+    /// Look at one export of a new office and print a `[[sources]]` block to start its
+    /// pipeline from: encoding, delimiter, which column is which, date formats, label maps.
+    /// Prints column names and labels only, never personal data.
+    Inspect {
+        /// The CSV export to look at.
+        csv: PathBuf,
     },
     /// Write synthetic exports (fake people only) in several office layouts, with a pipeline
     /// file to run them: for trying the program, tests and benchmarks.
@@ -194,6 +202,11 @@ fn dispatch(cli: Cli) -> Result<u8> {
             info!(
                 "keep it secret and backed up: whoever holds it can re-identify a known ЕГН, and a new key breaks linkage with earlier runs"
             );
+            Ok(exit::OK)
+        }
+        Command::Inspect { csv } => {
+            let block = inspect::inspect(&csv)?;
+            print!("{block}");
             Ok(exit::OK)
         }
         Command::Synth { out, rows, seed } => {

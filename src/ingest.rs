@@ -534,6 +534,89 @@ fn is_blank_line(rec: &ByteRecord) -> bool {
     rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace)
 }
 
+/// The head of an export, decoded: what `outcomes inspect` looks at.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub decoding: Decoding,
+    pub has_bom: bool,
+    pub delimiter: u8,
+    pub header: Vec<String>,
+    /// Up to `max_rows` data rows, decoded (undecodable cells are empty).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Read the first `max_rows` rows of a file with the same decoding and delimiter detection
+/// as ingest.
+pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> {
+    let io_err = |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = BufReader::with_capacity(SNIFF_BYTES, File::open(path).map_err(io_err)?);
+    let head = reader.fill_buf().map_err(io_err)?;
+    if head.is_empty() {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let has_bom = head.starts_with(UTF8_BOM);
+    let body = if has_bom { &head[3..] } else { head };
+    let decoding = if has_bom {
+        Decoding::Utf8
+    } else {
+        sniff_encoding(body, EncodingChoice::Auto)
+    };
+    let delimiter = sniff_delimiter(body);
+    if has_bom {
+        reader.consume(3);
+    }
+    let mut csv_reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader);
+    let decode_all = |rec: &ByteRecord| -> Vec<String> {
+        rec.iter()
+            .map(|b| {
+                decoding
+                    .decode(b)
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let mut rec = ByteRecord::new();
+    let read = |r: &mut csv::Reader<_>, rec: &mut ByteRecord| -> Result<bool, IngestError> {
+        r.read_byte_record(rec).map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(source) => io_err(source),
+            other => io_err(io::Error::other(format!("{other:?}"))),
+        })
+    };
+    if !read(&mut csv_reader, &mut rec)? {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let header = decode_all(&rec)
+        .into_iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut rows = Vec::new();
+    while rows.len() < max_rows && read(&mut csv_reader, &mut rec)? {
+        if !is_blank_line(&rec) {
+            rows.push(decode_all(&rec));
+        }
+    }
+    Ok(Sample {
+        decoding,
+        has_bom,
+        delimiter,
+        header,
+        rows,
+    })
+}
+
 /// Mapped field → column index, in `Field` order.
 struct ColumnIndex {
     index: [Option<usize>; Field::ALL.len()],

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dates;
 pub mod disclosure;
 pub mod ingest;
+pub mod inspect;
 pub mod link;
 pub mod measures;
 pub mod model;

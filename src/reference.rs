@@ -102,6 +102,18 @@ fn load() -> Reference {
             region_by_key.insert(lookup_key(name), idx);
         }
     }
+    // The EKATTE number of the oblast centre names the oblast too, except Sofia's 68134,
+    // which is the centre of both Sofia City and Sofia Province.
+    let mut rdr = csv::Reader::from_reader(OBLASTS_CSV.as_bytes());
+    let ekatte: Vec<String> = rdr
+        .records()
+        .map(|r| r.expect("embedded oblasts.csv is valid CSV")[2].to_string())
+        .collect();
+    for (i, number) in ekatte.iter().enumerate() {
+        if ekatte.iter().filter(|n| *n == number).count() == 1 {
+            region_by_key.insert(lookup_key(number), i as RegionIdx);
+        }
+    }
     for (alias, code) in REGION_ALIASES {
         let idx = oblasts
             .iter()
@@ -227,6 +239,16 @@ mod tests {
         assert_eq!(code(find_region("Велико  Търново")), Some("VTR"));
         assert_eq!(code(find_region("Област Добрич")), Some("DOB"));
         assert_eq!(code(find_region("Plovdiv Province")), Some("PDV"));
+        assert_eq!(
+            code(find_region("63427")),
+            Some("RSE"),
+            "EKATTE number of Ruse"
+        );
+        assert_eq!(
+            find_region("68134"),
+            None,
+            "Sofia's EKATTE number is ambiguous"
+        );
     }
 
     #[test]
