@@ -98,6 +98,10 @@ struct RunArgs {
     /// Report language (default: the pipeline's `lang`, else Bulgarian).
     #[arg(long, value_enum)]
     lang: Option<Lang>,
+    /// Do nothing (exit 0) when the inputs, pipeline file, key, as-of date and language are
+    /// the same as in the last successful run's manifest: for nightly schedules.
+    #[arg(long)]
+    if_changed: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -373,6 +377,52 @@ fn check(args: CheckArgs) -> Result<u8> {
     })
 }
 
+/// Whether the last successful run in `target` had the same inputs, pipeline file, key, as-of
+/// date, language and program version, so its outputs are what a run now would write.
+fn unchanged_since_last_run(prepared: &Prepared, target: &Path, lang: &str) -> Result<bool> {
+    let Some(previous) = output::read_manifest(target) else {
+        info!(
+            "--if-changed: no previous manifest in {}; running",
+            target.display()
+        );
+        return Ok(false);
+    };
+    let pipeline = &prepared.pipeline;
+    let pipeline_sha256 = output::sha256_bytes(
+        &std::fs::read(&pipeline.file)
+            .with_context(|| format!("reading {}", pipeline.file.display()))?,
+    );
+    let same_run = previous.exit_status == i32::from(exit::OK)
+        && previous.tool_version == env!("CARGO_PKG_VERSION")
+        && previous.pipeline.sha256 == pipeline_sha256
+        && previous.key_fingerprint == prepared.key.fingerprint()
+        && previous.as_of == prepared.as_of.to_string()
+        && previous.lang == lang;
+    if !same_run {
+        info!("--if-changed: the pipeline, key, as-of date, language or program changed; running");
+        return Ok(false);
+    }
+    let files = ingest::list_files(pipeline)?;
+    if files.len() != previous.inputs.len() {
+        info!("--if-changed: the set of input files changed; running");
+        return Ok(false);
+    }
+    for ((_, path), before) in files.iter().zip(&previous.inputs) {
+        let sha256 =
+            output::sha256_file(path).with_context(|| format!("reading {}", path.display()))?;
+        if output::absolute_path(path) != before.path || sha256 != before.sha256 {
+            info!("--if-changed: {} changed; running", path.display());
+            return Ok(false);
+        }
+    }
+    info!(
+        "--if-changed: nothing changed since the run that finished {}; {} is up to date",
+        previous.finished_at,
+        target.display()
+    );
+    Ok(true)
+}
+
 fn run(args: RunArgs) -> Result<u8> {
     let started = Utc::now();
     let clock = Instant::now();
@@ -384,6 +434,13 @@ fn run(args: RunArgs) -> Result<u8> {
         .clone()
         .or_else(|| pipeline.out_dir.clone())
         .unwrap_or_else(|| Path::new("reports").join(&pipeline.name));
+    let lang_code = match lang {
+        Lang::Bg => "bg",
+        Lang::En => "en",
+    };
+    if args.if_changed && unchanged_since_last_run(&prepared, &target, lang_code)? {
+        return Ok(exit::OK);
+    }
     let out = OutputDir::acquire(&target)?;
     let fingerprint = prepared.key.fingerprint();
     let previous_fingerprint = output::read_manifest(out.target())
@@ -465,6 +522,7 @@ fn run(args: RunArgs) -> Result<u8> {
             sha256: pipeline_sha256,
         },
         as_of: prepared.as_of.to_string(),
+        lang: lang_code.to_string(),
         key_fingerprint: fingerprint,
         demo_key: prepared.key.is_demo,
         min_count: pipeline.min_count,

@@ -560,6 +560,9 @@ pub struct Manifest {
     pub tool_version: String,
     pub pipeline: PipelineEntry,
     pub as_of: String,
+    /// Language of report.html.
+    #[serde(default)]
+    pub lang: String,
     pub key_fingerprint: String,
     pub demo_key: bool,
     pub min_count: u32,
