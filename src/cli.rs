@@ -2,6 +2,7 @@
 //! run calls the stages. Errors arrive here as typed errors and leave as a message that says
 //! what went wrong, where, and what to do.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -9,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{info, warn};
 
 use crate::config::{self, ConfigError, Lang, Pipeline};
@@ -273,18 +275,57 @@ fn prepare(common: &CommonArgs) -> Result<Prepared> {
     })
 }
 
+/// A progress bar over the bytes of every input file, drawn only for a person at a terminal:
+/// not with `--quiet`, not for JSON logs, not when standard error is a file or a pipe.
+fn progress_bar(
+    pipeline: &Pipeline,
+    common: &CommonArgs,
+) -> Option<(ProgressBar, HashMap<PathBuf, u64>)> {
+    use std::io::IsTerminal;
+    if common.quiet || common.log_format != LogFormat::Text || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    // Files are read in this order, so each starts where the previous ones' bytes end.
+    let files = ingest::list_files(pipeline).ok()?;
+    let mut start = HashMap::new();
+    let mut total = 0;
+    for (_, path) in files {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        start.insert(path, total);
+        total += size;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {elapsed} {wide_msg}")
+            .expect("the progress template is valid"),
+    );
+    Some((bar, start))
+}
+
 fn read_all(
     prepared: &Prepared,
+    common: &CommonArgs,
     sink: &mut dyn ingest::RejectSink,
 ) -> Result<(Vec<crate::model::Case>, ingest::Ingested)> {
     let pseudonymizer = prepared.key.pseudonymizer();
-    let mut ingested = ingest::ingest(
+    let progress = progress_bar(&prepared.pipeline, common);
+    let report = |file: &InputFile, bytes: u64| {
+        if let Some((bar, start)) = &progress {
+            bar.set_position(start.get(&file.path).copied().unwrap_or(0) + bytes);
+            bar.set_message(file.display.clone());
+        }
+    };
+    let result = ingest::ingest(
         &prepared.pipeline,
         &pseudonymizer,
         dates::to_day(prepared.as_of),
         sink,
-        &|_file: &InputFile, _bytes: u64| {},
-    )?;
+        &report,
+    );
+    if let Some((bar, _)) = &progress {
+        bar.finish_and_clear();
+    }
+    let mut ingested = result?;
     let cases = link::dedupe(std::mem::take(&mut ingested.cases), &mut ingested.files);
     Ok((cases, ingested))
 }
@@ -363,7 +404,7 @@ fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let prepared = prepare(&args.common)?;
-    let (cases, ingested) = read_all(&prepared, &mut DiscardRejects)?;
+    let (cases, ingested) = read_all(&prepared, &args.common, &mut DiscardRejects)?;
     let over = log_accounting(&prepared.pipeline, &ingested.files);
     info!(
         "{} files checked, {} cases after deduplication; nothing was written",
@@ -457,7 +498,7 @@ fn run(args: RunArgs) -> Result<u8> {
 
     let rejects_path = out.staging().join("rejects.csv");
     let mut rejects = output::RejectsWriter::create(&rejects_path)?;
-    let (cases, ingested) = read_all(&prepared, &mut rejects)?;
+    let (cases, ingested) = read_all(&prepared, &args.common, &mut rejects)?;
     rejects.finish()?;
     let over = log_accounting(pipeline, &ingested.files);
 
