@@ -362,11 +362,54 @@ fn ingest_file(
     sink: &mut dyn RejectSink,
     progress: &(dyn Fn(&InputFile, u64) + Sync),
 ) -> Result<InputFile, IngestError> {
+    let raw = File::open(ctx.path).map_err(|source| IngestError::Io {
+        path: ctx.path.to_path_buf(),
+        source,
+    })?;
+    ingest_stream(ctx, raw, cases, offices, sink, progress)
+}
+
+/// Ingest the bytes of one export as if they were the file `path` of source `source_idx`
+/// (fuzzing and tests): the accepted cases before deduplication, and the file's accounting.
+pub fn ingest_bytes(
+    pipeline: &Pipeline,
+    source_idx: usize,
+    path: &Path,
+    bytes: &[u8],
+    pseudonymizer: &Pseudonymizer,
+    as_of: Day,
+) -> Result<(Vec<Case>, InputFile), IngestError> {
+    let mut cases = Vec::new();
+    let file = ingest_stream(
+        FileContext {
+            source: &pipeline.sources[source_idx],
+            source_idx,
+            file_idx: 0,
+            path,
+            pseudonymizer,
+            as_of,
+        },
+        bytes,
+        &mut cases,
+        &mut OfficeTable::default(),
+        &mut DiscardRejects,
+        &|_: &InputFile, _: u64| {},
+    )?;
+    Ok((cases, file))
+}
+
+fn ingest_stream<R: Read + Send>(
+    ctx: FileContext<'_>,
+    raw: R,
+    cases: &mut Vec<Case>,
+    offices: &mut OfficeTable,
+    sink: &mut dyn RejectSink,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<InputFile, IngestError> {
     let io_err = |source| IngestError::Io {
         path: ctx.path.to_path_buf(),
         source,
     };
-    let raw = File::open(ctx.path).map_err(io_err)?;
     let mut reader = BufReader::with_capacity(
         SNIFF_BYTES,
         HashingReader {
