@@ -498,10 +498,13 @@ fn run(args: RunArgs) -> Result<u8> {
 
     let rejects_path = out.staging().join("rejects.csv");
     let mut rejects = output::RejectsWriter::create(&rejects_path)?;
+    let stage = Instant::now();
     let (cases, ingested) = read_all(&prepared, &args.common, &mut rejects)?;
     rejects.finish()?;
+    let read_time = stage.elapsed();
     let over = log_accounting(pipeline, &ingested.files);
 
+    let stage = Instant::now();
     output::write_cases(
         &out.staging().join("cases.parquet"),
         &cases,
@@ -509,8 +512,11 @@ fn run(args: RunArgs) -> Result<u8> {
         &ingested.files,
     )?;
 
+    let cases_time = stage.elapsed();
+    let stage = Instant::now();
     let mut rates = measures::compute(&cases, &pipeline.success, dates::to_day(prepared.as_of))
         .context("computing the measures")?;
+    let measures_time = stage.elapsed();
     disclosure::protect(&mut rates, pipeline.min_count);
     output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     let small_class_share = disclosure::small_class_share(&cases, pipeline.min_count);
@@ -606,11 +612,14 @@ fn run(args: RunArgs) -> Result<u8> {
     let target = out.target().to_path_buf();
     out.publish()?;
     info!(
-        "{} cases from {} files written to {} in {:.1}s",
+        "{} cases from {} files written to {} in {:.1}s (reading {:.1}s, cases.parquet {:.1}s, measures {:.1}s)",
         cases.len(),
         ingested.files.len(),
         target.display(),
-        clock.elapsed().as_secs_f64()
+        clock.elapsed().as_secs_f64(),
+        read_time.as_secs_f64(),
+        cases_time.as_secs_f64(),
+        measures_time.as_secs_f64()
     );
     Ok(exit_status)
 }
