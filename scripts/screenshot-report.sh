@@ -13,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pipeline=${1:-pipelines/sample.toml}
 out=$(realpath -m "${2:-reports/screenshots}")
-bin=target/release/outcomes
-[ -x "$bin" ] || bin=target/debug/outcomes
+bin="${CARGO_TARGET_DIR:-target}/release/outcomes"
+[ -x "$bin" ] || bin="${CARGO_TARGET_DIR:-target}/debug/outcomes"
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
