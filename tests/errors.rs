@@ -294,3 +294,44 @@ fn line_numbers_are_physical_lines_in_crlf_files_too() {
         "the blank line is not a row"
     );
 }
+
+#[test]
+fn unknown_regions_and_undecodable_bytes_are_rejected_with_their_column() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("data")).unwrap();
+    let mut csv = b"ID,Region,Type,Opened\n".to_vec();
+    csv.extend_from_slice(b"7523169263,VAR,prevention,01.02.2023\n");
+    csv.extend_from_slice(b"8032056031,Atlantis,prevention,01.02.2023\n");
+    csv.extend_from_slice(b"7552010005,\xff\xfeVAR,prevention,01.02.2023\n");
+    fs::write(dir.path().join("data/x.csv"), csv).unwrap();
+    outcomes(dir.path())
+        .args(["keygen", "k.key"])
+        .assert()
+        .success();
+    fs::write(
+        dir.path().join("p.toml"),
+        "name = \"r\"\nkey_file = \"k.key\"\nas_of = \"2024-12-31\"\nmax_reject_rate = 1.0\n\n[[sources]]\nname = \"s\"\npath = \"data/*.csv\"\nencoding = \"utf-8\"\n\n[sources.columns]\nchild_id = \"ID\"\nregion = \"Region\"\ncase_type = \"Type\"\nopened = \"Opened\"\n",
+    )
+    .unwrap();
+    outcomes(dir.path())
+        .args(["run", "p.toml", "--out", "out"])
+        .assert()
+        .code(0);
+    let rejects = fs::read_to_string(dir.path().join("out/rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("s/x.csv,3,region,unknown_region"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("\"\"Atlantis\"\""),
+        "the unknown label is quoted: {rejects}"
+    );
+    assert!(
+        rejects.contains("s/x.csv,4,region,undecodable"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("windows-1251"),
+        "the message suggests the likely encoding"
+    );
+}
