@@ -679,6 +679,22 @@ opened = "Открит"
     }
 
     #[test]
+    fn the_documented_example_is_a_valid_pipeline() {
+        let doc = include_str!("../docs/pipeline.md");
+        let toml = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/pipeline.md has a toml block");
+        let p = parse_str(toml).unwrap();
+        assert_eq!(p.name, "national");
+        assert_eq!(p.lang, Lang::Bg);
+        assert!(p.success.is_widened());
+        assert_eq!(p.sources[0].child_id_scheme, IdScheme::Egn);
+        assert_eq!(p.sources[0].columns.len(), 14);
+    }
+
+    #[test]
     fn minimal_pipeline_gets_defaults_and_resolved_paths() {
         let p = parse_str(MINIMAL).unwrap();
         assert_eq!(p.min_count, 5);
