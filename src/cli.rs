@@ -360,6 +360,12 @@ fn source_summaries(pipeline: &Pipeline, files: &[InputFile]) -> Vec<(String, Co
 }
 
 fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
+    for file in files.iter().filter(|f| f.rows_read == 0) {
+        warn!(
+            "{}: the export has a header but no rows; was it exported completely?",
+            file.display
+        );
+    }
     let mut over = Vec::new();
     for (i, (name, c, is_over)) in source_summaries(pipeline, files).into_iter().enumerate() {
         let line = format!(

@@ -92,10 +92,11 @@ pub enum RejectReason {
     OutcomeNotApplicable,
     MissingOutcome,
     InvalidChildId,
+    UnterminatedQuote,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 12] = [
+    pub const ALL: [RejectReason; 13] = [
         RejectReason::WrongColumnCount,
         RejectReason::Undecodable,
         RejectReason::MissingRequired,
@@ -108,6 +109,7 @@ impl RejectReason {
         RejectReason::OutcomeNotApplicable,
         RejectReason::MissingOutcome,
         RejectReason::InvalidChildId,
+        RejectReason::UnterminatedQuote,
     ];
 
     pub fn code(self) -> &'static str {
@@ -124,6 +126,7 @@ impl RejectReason {
             RejectReason::OutcomeNotApplicable => "outcome_not_applicable",
             RejectReason::MissingOutcome => "missing_outcome",
             RejectReason::InvalidChildId => "invalid_child_id",
+            RejectReason::UnterminatedQuote => "unterminated_quote",
         }
     }
 }
@@ -923,6 +926,27 @@ impl<'a> RowContext<'a> {
     /// the first problem found, fields checked in SPEC §2's order.
     fn process(&self, rec: &'a ByteRecord) -> Result<(Case, OfficeRef<'a>), RowReject> {
         if rec.len() != self.header_len {
+            // A record that runs over several lines and then has the wrong shape is a quote
+            // that was opened and never closed: say so, and how many lines it swallowed.
+            let extra_lines = rec
+                .as_slice()
+                .trim_ascii_end()
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            if extra_lines > 0 {
+                let line = rec.position().map_or(0, |p| p.line());
+                return Err(self.reject(
+                    None,
+                    RejectReason::UnterminatedQuote,
+                    format!(
+                        "a quoted field (\"…\") on line {line} is not closed where it should be: lines {line} to {} were read as one row of {} columns (the header has {}); fix the quote and export again",
+                        line + extra_lines as u64,
+                        rec.len(),
+                        self.header_len
+                    ),
+                ));
+            }
             return Err(self.reject(
                 None,
                 RejectReason::WrongColumnCount,

@@ -77,6 +77,21 @@ impl OutputDir {
             .unwrap_or(Path::new("."))
             .to_path_buf();
         fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+        // Work on the real folder: a symlinked output folder keeps its link (the swap replaces
+        // what it points to), and every spelling of one folder shares one lock.
+        let target = match fs::canonicalize(&target) {
+            Ok(real) => real,
+            Err(_) => {
+                let name = target.file_name().unwrap_or_default().to_os_string();
+                fs::canonicalize(&parent)
+                    .map_err(io_error(&parent))?
+                    .join(name)
+            }
+        };
+        let parent = target
+            .parent()
+            .expect("a canonical path below a folder has a parent")
+            .to_path_buf();
         if target.exists() && !target.is_dir() {
             return Err(OutputError::NotOurs { target });
         }
@@ -726,6 +741,35 @@ mod tests {
         let err = OutputDir::acquire(root.path()).err().expect("must refuse");
         assert!(matches!(err, OutputError::NotOurs { .. }));
         assert!(root.path().join("precious.txt").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_output_folder_stays_a_link_to_the_new_outputs() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        let link = root.path().join("link");
+        let run = OutputDir::acquire(&real).unwrap();
+        fs::write(run.staging().join("manifest.json"), "{}").unwrap();
+        run.publish().unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        let through_link = OutputDir::acquire(&link).unwrap();
+        assert!(
+            OutputDir::acquire(&real).is_err(),
+            "the link and the real path share one lock"
+        );
+        fs::write(through_link.staging().join("manifest.json"), "{}").unwrap();
+        fs::write(through_link.staging().join("new.txt"), "new").unwrap();
+        through_link.publish().unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(link.join("new.txt")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(real.join("new.txt")).unwrap(), "new");
     }
 
     #[test]

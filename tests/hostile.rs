@@ -79,6 +79,10 @@ fn an_empty_file_is_a_clear_error() {
 fn a_header_alone_is_zero_rows() {
     let (code, err, dir) = run_on(HEADER);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("a header but no rows"),
+        "an empty export is pointed out: {err}"
+    );
     assert_eq!(balanced(dir.path()), (0, 0, 0, 0));
 }
 
@@ -130,6 +134,12 @@ fn an_unterminated_quote_swallows_the_rest_into_one_rejected_row() {
     assert_eq!(code, 0, "{err}");
     let (read, accepted, rejected, duplicate) = balanced(dir.path());
     assert_eq!((read, accepted, rejected, duplicate), (2, 1, 1, 0));
+    let rejects = fs::read_to_string(dir.path().join("out/rejects.csv")).unwrap();
+    assert!(rejects.contains(",3,,unterminated_quote,"), "{rejects}");
+    assert!(
+        rejects.contains("lines 3 to 5 were read as one row"),
+        "{rejects}"
+    );
 }
 
 #[test]
