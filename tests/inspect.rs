@@ -6,9 +6,8 @@ use std::fs;
 
 use common::*;
 
-/// Inspect one file of a sample layout, fill only the TODOs a user must fill, and check the
-/// whole layout folder with it. Returns (rows read, rows accepted).
-fn inspect_then_check(folder: &str, region_if_missing: &str) -> (u64, u64) {
+/// `outcomes inspect` of the first export (by name) in a sample_data folder.
+fn inspect_first_export(folder: &str) -> (std::path::PathBuf, std::process::Output) {
     let first = fs::read_dir(repo().join("sample_data").join(folder))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -19,6 +18,13 @@ fn inspect_then_check(folder: &str, region_if_missing: &str) -> (u64, u64) {
         .arg(&first)
         .output()
         .unwrap();
+    (first, output)
+}
+
+/// Inspect one file of a sample layout, fill only the TODOs a user must fill, and check the
+/// whole layout folder with it. Returns (rows read, rows accepted).
+fn inspect_then_check(folder: &str, region_if_missing: &str) -> (u64, u64) {
+    let (_, output) = inspect_first_export(folder);
     assert!(
         output.status.success(),
         "{}",
@@ -96,17 +102,7 @@ fn inspect_onboards_every_sample_layout() {
 
 #[test]
 fn inspect_never_prints_values_of_identifier_or_name_columns() {
-    let file = repo().join("sample_data/ngo");
-    let first = fs::read_dir(file)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .min()
-        .unwrap();
-    let output = outcomes(&repo())
-        .arg("inspect")
-        .arg(&first)
-        .output()
-        .unwrap();
+    let (first, output) = inspect_first_export("ngo");
     let block = String::from_utf8(output.stdout).unwrap();
     let text = fs::read_to_string(&first).unwrap();
     let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
