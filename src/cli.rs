@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use crate::config::{self, ConfigError, Lang, Pipeline};
 use crate::dates;
 use crate::disclosure;
-use crate::ingest::{self, DiscardRejects, InputFile, RejectReason};
+use crate::ingest::{self, DiscardRejects, InputFile};
 use crate::inspect;
 use crate::link;
 use crate::measures;
@@ -382,18 +382,8 @@ fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
         } else {
             info!("{line}");
         }
-        let mut reasons: std::collections::BTreeMap<(RejectReason, &'static str), u64> =
-            Default::default();
-        for f in files.iter().filter(|f| f.source == i) {
-            for ((reason, field), n) in &f.reject_counts {
-                *reasons
-                    .entry((*reason, field.map_or("", |f| f.name())))
-                    .or_default() += n;
-            }
-        }
-        let mut top: Vec<_> = reasons.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        for ((reason, field), n) in top.iter().take(3) {
+        let top = ingest::reject_summary(files.iter().filter(|f| f.source == i));
+        for (reason, field, n) in top.iter().take(3) {
             let field = if field.is_empty() {
                 String::new()
             } else {
@@ -435,13 +425,9 @@ fn unchanged_since_last_run(prepared: &Prepared, target: &Path, lang: &str) -> R
         return Ok(false);
     };
     let pipeline = &prepared.pipeline;
-    let pipeline_sha256 = output::sha256_bytes(
-        &std::fs::read(&pipeline.file)
-            .with_context(|| format!("reading {}", pipeline.file.display()))?,
-    );
     let same_run = previous.exit_status == i32::from(exit::OK)
         && previous.tool_version == env!("CARGO_PKG_VERSION")
-        && previous.pipeline.sha256 == pipeline_sha256
+        && previous.pipeline.sha256 == pipeline.sha256
         && previous.key_fingerprint == prepared.key.fingerprint()
         && previous.as_of == prepared.as_of.to_string()
         && previous.lang == lang;
@@ -527,13 +513,10 @@ fn run(args: RunArgs) -> Result<u8> {
     output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     let small_class_share = disclosure::small_class_share(&cases, pipeline.min_count);
 
-    let pipeline_bytes = std::fs::read(&pipeline.file)
-        .with_context(|| format!("reading {}", pipeline.file.display()))?;
-    let pipeline_sha256 = output::sha256_bytes(&pipeline_bytes);
     let html = report::render(&report::ReportInput {
         lang,
         pipeline,
-        pipeline_sha256: &pipeline_sha256,
+        pipeline_sha256: &pipeline.sha256,
         as_of: prepared.as_of,
         rates: &rates,
         files: &ingested.files,
@@ -572,7 +555,7 @@ fn run(args: RunArgs) -> Result<u8> {
         pipeline: output::PipelineEntry {
             name: pipeline.name.clone(),
             path: output::absolute_path(&pipeline.file),
-            sha256: pipeline_sha256,
+            sha256: pipeline.sha256.clone(),
         },
         as_of: prepared.as_of.to_string(),
         lang: lang_code.to_string(),

@@ -338,6 +338,8 @@ pub struct Pipeline {
     pub name: String,
     /// The pipeline file as given.
     pub file: PathBuf,
+    /// SHA-256 of the pipeline file's text, hex (for the manifest).
+    pub sha256: String,
     pub key_file: PathBuf,
     pub as_of: Option<NaiveDate>,
     pub min_count: u32,
@@ -442,6 +444,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
     Ok(Pipeline {
         name: file.name,
         file: path.to_path_buf(),
+        sha256: {
+            use sha2::Digest;
+            format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+        },
         key_file: resolve(base, &file.key_file),
         as_of,
         min_count,
@@ -705,6 +711,11 @@ opened = "Открит"
         assert_eq!(p.sources[0].encoding, EncodingChoice::Auto);
         assert_eq!(p.sources[0].column(Field::ChildId), Some("ЕГН"));
         assert!(!p.success.is_widened());
+        // sha256 of MINIMAL's text, computed independently (Python hashlib).
+        assert_eq!(
+            p.sha256,
+            "b291c611cf380f35dc7082c135ca55c6be2cb68d9bab4b7a6a3db3dd165d30d7"
+        );
     }
 
     #[test]

@@ -175,6 +175,24 @@ pub struct InputFile {
     pub reject_counts: BTreeMap<(RejectReason, Option<Field>), u64>,
 }
 
+/// Rejected rows of `files` by reason and field name (`""` for whole-row problems), most
+/// frequent first, ties in reason order: what `check`, `run` and the report show.
+pub fn reject_summary<'a>(
+    files: impl IntoIterator<Item = &'a InputFile>,
+) -> Vec<(RejectReason, &'static str, u64)> {
+    let mut totals: BTreeMap<(RejectReason, &'static str), u64> = BTreeMap::new();
+    for file in files {
+        for ((reason, field), n) in &file.reject_counts {
+            *totals
+                .entry((*reason, field.map_or("", |f| f.name())))
+                .or_default() += n;
+        }
+    }
+    let mut summary: Vec<_> = totals.into_iter().map(|((r, f), n)| (r, f, n)).collect();
+    summary.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    summary
+}
+
 /// What ingest hands on: accepted cases (before deduplication) and the files they came from.
 #[derive(Debug, Default)]
 pub struct Ingested {
@@ -513,19 +531,7 @@ fn ingest_stream<R: Read + Send>(
             match result {
                 Ok((mut case, office)) => {
                     case.line = line;
-                    case.office = match office {
-                        OfficeRef::Fixed(name) => offices.intern(name),
-                        OfficeRef::Column(i) => {
-                            let raw = rec.get(i).and_then(|b| decoding.decode(b));
-                            let raw = raw.as_deref().map(str::trim).unwrap_or_default();
-                            match ctx.source.labels.office.get(raw) {
-                                Some(o) => {
-                                    offices.intern(&ctx.source.labels.office_names[o as usize])
-                                }
-                                None => offices.intern(raw),
-                            }
-                        }
-                    };
+                    case.office = offices.intern(&office);
                     cases.push(case);
                 }
                 Err(reject) => {
@@ -725,13 +731,6 @@ fn map_columns(
     Ok(ColumnIndex { index })
 }
 
-/// Where an accepted row's office name comes from; resolved after the parallel step, where
-/// office names are interned.
-enum OfficeRef<'a> {
-    Fixed(&'a str),
-    Column(usize),
-}
-
 struct RowContext<'a> {
     source: &'a Source,
     columns: &'a ColumnIndex,
@@ -922,9 +921,10 @@ impl<'a> RowContext<'a> {
         (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, &normalized))
     }
 
-    /// Validate and convert one record: a case (line and office filled in by the caller) or
-    /// the first problem found, fields checked in SPEC §2's order.
-    fn process(&self, rec: &'a ByteRecord) -> Result<(Case, OfficeRef<'a>), RowReject> {
+    /// Validate and convert one record: a case (line and office index filled in by the
+    /// caller, which interns the returned office name) or the first problem found, fields
+    /// checked in SPEC §2's order.
+    fn process(&self, rec: &'a ByteRecord) -> Result<(Case, Cow<'a, str>), RowReject> {
         if rec.len() != self.header_len {
             // A record that runs over several lines and then has the wrong shape is a quote
             // that was opened and never closed: say so, and how many lines it swallowed.
@@ -1006,9 +1006,12 @@ impl<'a> RowContext<'a> {
                 )
             })?,
         };
-        let office = match self.columns.get(Field::Office) {
-            Some(i) if self.text(rec, Field::Office)?.is_some() => OfficeRef::Column(i),
-            _ => OfficeRef::Fixed(
+        let office: Cow<'a, str> = match self.text(rec, Field::Office)? {
+            Some(text) => match self.source.labels.office.get(&text) {
+                Some(o) => Cow::Borrowed(self.source.labels.office_names[o as usize].as_str()),
+                None => text,
+            },
+            None => Cow::Borrowed(
                 self.source
                     .fixed_office
                     .as_deref()

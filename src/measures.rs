@@ -150,9 +150,20 @@ pub fn cohort_complete(year: i32, as_of: NaiveDate) -> bool {
 
 /// The case frame the measures read: one row per deduplicated case, with the case-level facts
 /// the definitions use.
-fn case_frame(cases: &[Case], success: &SuccessSets) -> PolarsResult<DataFrame> {
+/// A dense number per child (pseudonyms are 16 bytes; joins and distinct counts want 4).
+fn dense_child_ids(cases: &[Case]) -> Vec<u32> {
+    let mut dense = HashMap::with_capacity(cases.len() / 2);
+    cases
+        .iter()
+        .map(|c| {
+            let next = dense.len() as u32;
+            *dense.entry(c.child).or_insert(next)
+        })
+        .collect()
+}
+
+fn case_frame(cases: &[Case], child_ids: &[u32], success: &SuccessSets) -> PolarsResult<DataFrame> {
     let n = cases.len();
-    let mut child = Vec::with_capacity(n);
     let mut region = Vec::with_capacity(n);
     let mut is_prevention = Vec::with_capacity(n);
     let mut opened = Vec::with_capacity(n);
@@ -164,10 +175,7 @@ fn case_frame(cases: &[Case], success: &SuccessSets) -> PolarsResult<DataFrame> 
     let mut is_neutral = Vec::with_capacity(n);
     let mut is_placement = Vec::with_capacity(n);
     let mut out_of_region: Vec<Option<bool>> = Vec::with_capacity(n);
-    let mut dense = HashMap::with_capacity(n / 2);
     for c in cases {
-        let next = dense.len() as u32;
-        child.push(*dense.entry(c.child).or_insert(next));
         region.push(i32::from(c.region));
         let prevention = c.case_type == CaseType::Prevention;
         is_prevention.push(prevention);
@@ -191,7 +199,7 @@ fn case_frame(cases: &[Case], success: &SuccessSets) -> PolarsResult<DataFrame> 
     DataFrame::new(
         n,
         vec![
-            Column::new("child".into(), child),
+            Column::new("child".into(), child_ids.to_vec()),
             Column::new("region".into(), region),
             Column::new("is_prevention".into(), is_prevention),
             Column::new("opened".into(), opened),
@@ -355,12 +363,9 @@ fn children_served(open_years: LazyFrame) -> LazyFrame {
 }
 
 /// (region, child, year) for every year each case was open, up to `last_year`.
-fn open_years_frame(cases: &[Case], last_year: i32) -> PolarsResult<DataFrame> {
+fn open_years_frame(cases: &[Case], child_ids: &[u32], last_year: i32) -> PolarsResult<DataFrame> {
     let (mut region, mut child, mut year) = (Vec::new(), Vec::new(), Vec::new());
-    let mut dense = HashMap::with_capacity(cases.len() / 2);
-    for c in cases {
-        let next = dense.len() as u32;
-        let id = *dense.entry(c.child).or_insert(next);
+    for (c, id) in cases.iter().zip(child_ids.iter().copied()) {
         let last = c.closed.map_or(last_year, dates::year_of);
         for y in dates::year_of(c.opened)..=last {
             region.push(i32::from(c.region));
@@ -448,9 +453,10 @@ pub fn compute(cases: &[Case], success: &SuccessSets, as_of: Day) -> PolarsResul
         .unwrap_or(first_year);
     let as_of_date = dates::from_day(as_of);
 
-    let frame = case_frame(cases, success)?.lazy();
+    let child_ids = dense_child_ids(cases);
+    let frame = case_frame(cases, &child_ids, success)?.lazy();
     let national = frame.clone().with_column(lit(NATIONAL).alias("region"));
-    let open_years = open_years_frame(cases, last_year)?.lazy();
+    let open_years = open_years_frame(cases, &child_ids, last_year)?.lazy();
     let national_open_years = open_years
         .clone()
         .with_column(lit(NATIONAL).alias("region"));

@@ -253,11 +253,6 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(to_hex(&hasher.finalize()))
 }
 
-/// SHA-256 of bytes, hex.
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    to_hex(&Sha256::digest(bytes))
-}
-
 // ---------------------------------------------------------------------------------------------
 // rejects.csv
 

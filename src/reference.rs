@@ -17,6 +17,8 @@ pub struct Oblast {
     pub code: String,
     /// NUTS-3 code, e.g. `BG331`.
     pub nuts3: String,
+    /// EKATTE number of the oblast centre, e.g. `10135`.
+    pub ekatte: String,
     pub name_bg: String,
     pub name_en: String,
     /// Tile-grid position for the report's map (5 rows × 7 columns).
@@ -89,6 +91,7 @@ fn load() -> Reference {
         oblasts.push(Oblast {
             code: rec[0].to_string(),
             nuts3: rec[1].to_string(),
+            ekatte: rec[2].to_string(),
             name_bg: rec[3].to_string(),
             name_en: rec[4].to_string(),
             grid_row: rec[5].parse().expect("embedded grid_row is a number"),
@@ -104,14 +107,14 @@ fn load() -> Reference {
     }
     // The EKATTE number of the oblast centre names the oblast too, except Sofia's 68134,
     // which is the centre of both Sofia City and Sofia Province.
-    let mut rdr = csv::Reader::from_reader(OBLASTS_CSV.as_bytes());
-    let ekatte: Vec<String> = rdr
-        .records()
-        .map(|r| r.expect("embedded oblasts.csv is valid CSV")[2].to_string())
-        .collect();
-    for (i, number) in ekatte.iter().enumerate() {
-        if ekatte.iter().filter(|n| *n == number).count() == 1 {
-            region_by_key.insert(lookup_key(number), i as RegionIdx);
+    for (i, o) in oblasts.iter().enumerate() {
+        if oblasts
+            .iter()
+            .filter(|other| other.ekatte == o.ekatte)
+            .count()
+            == 1
+        {
+            region_by_key.insert(lookup_key(&o.ekatte), i as RegionIdx);
         }
     }
     for (alias, code) in REGION_ALIASES {

@@ -3,14 +3,14 @@
 //! the run's accounting into a view model of formatted strings and chart geometry; the
 //! template (`templates/report.html`) only lays it out, and minijinja escapes every value.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::{Lang, Pipeline};
-use crate::ingest::{InputFile, RejectReason};
+use crate::ingest::{self, InputFile};
 use crate::measures::{Measure, RateRow, Status};
 use crate::model::Vocabulary;
 use crate::reference;
@@ -794,16 +794,7 @@ fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
         .map(|(i, source)| {
             let files: Vec<&InputFile> = input.files.iter().filter(|f| f.source == i).collect();
             let sum = |f: fn(&InputFile) -> u64| files.iter().map(|x| f(x)).sum::<u64>();
-            let mut reasons: BTreeMap<(RejectReason, &'static str), u64> = BTreeMap::new();
-            for f in &files {
-                for ((reason, field), n) in &f.reject_counts {
-                    *reasons
-                        .entry((*reason, field.map_or("", |f| f.name())))
-                        .or_default() += n;
-                }
-            }
-            let mut reasons: Vec<_> = reasons.into_iter().collect();
-            reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let reasons = ingest::reject_summary(files.iter().copied());
             SourceQuality {
                 name: source.name.clone(),
                 files: files.len() as u64,
@@ -815,7 +806,7 @@ fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
                 reasons: reasons
                     .into_iter()
                     .take(5)
-                    .map(|((reason, field), n)| {
+                    .map(|(reason, field, n)| {
                         (
                             text(t, &format!("reason_{}", reason.code()), &[]),
                             field.to_string(),
@@ -831,6 +822,7 @@ fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::RejectReason;
 
     #[test]
     fn both_languages_have_every_key() {

@@ -335,3 +335,36 @@ fn unknown_regions_and_undecodable_bytes_are_rejected_with_their_column() {
         "the message suggests the likely encoding"
     );
 }
+
+#[test]
+fn offices_come_from_the_column_its_value_map_or_the_source_name() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("data")).unwrap();
+    let csv = "ID,Office,Type,Opened\n\
+               7523169263,ОЗД Младост,prevention,01.02.2023\n\
+               8032056031,mladost,prevention,01.02.2023\n\
+               7552010005,,prevention,01.02.2023\n";
+    fs::write(dir.path().join("data/x.csv"), csv).unwrap();
+    outcomes(dir.path())
+        .args(["keygen", "k.key"])
+        .assert()
+        .success();
+    fs::write(
+        dir.path().join("p.toml"),
+        "name = \"o\"\nkey_file = \"k.key\"\nas_of = \"2024-12-31\"\n\n[[sources]]\nname = \"sofia\"\npath = \"data/*.csv\"\nregion = \"SOF\"\n\n[sources.columns]\nchild_id = \"ID\"\noffice = \"Office\"\ncase_type = \"Type\"\nopened = \"Opened\"\n\n[sources.values.office]\n\"Mladost\" = \"ОЗД Младост\"\n",
+    )
+    .unwrap();
+    outcomes(dir.path())
+        .args(["run", "p.toml", "--out", "out"])
+        .assert()
+        .code(0);
+    let cases = read_parquet(&dir.path().join("out/cases.parquet"));
+    let offices = cases.column("office").unwrap().str().unwrap().clone();
+    let mut names: Vec<&str> = (0..offices.len()).filter_map(|i| offices.get(i)).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["sofia", "ОЗД Младост", "ОЗД Младост"],
+        "mapped label, raw name, source name"
+    );
+}
