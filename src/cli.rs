@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, SecondsFormat, Utc};
@@ -15,10 +15,10 @@ use tracing::{info, warn};
 
 use crate::config::{self, ConfigError, Lang, Pipeline};
 use crate::dates;
-use crate::disclosure;
+use crate::disclosure::{self, QuasiClasses};
 use crate::ingest::{self, DiscardRejects, InputFile};
 use crate::inspect;
-use crate::link;
+use crate::link::{self, CaseStore, Linked};
 use crate::measures;
 use crate::model::Vocabulary;
 use crate::output::{self, Counts, InputEntry, Manifest, OutputDir, OutputEntry};
@@ -302,11 +302,13 @@ fn progress_bar(
     Some((bar, start))
 }
 
+/// Read, validate and pseudonymize every input into `store`, then deduplicate.
 fn read_all(
     prepared: &Prepared,
     common: &CommonArgs,
+    mut store: CaseStore,
     sink: &mut dyn ingest::RejectSink,
-) -> Result<(Vec<crate::model::Case>, ingest::Ingested)> {
+) -> Result<(Linked, ingest::Ingested)> {
     let pseudonymizer = prepared.key.pseudonymizer();
     let progress = progress_bar(&prepared.pipeline, common);
     let report = |file: &InputFile, bytes: u64| {
@@ -319,6 +321,7 @@ fn read_all(
         &prepared.pipeline,
         &pseudonymizer,
         dates::to_day(prepared.as_of),
+        &mut store,
         sink,
         &report,
     );
@@ -326,8 +329,8 @@ fn read_all(
         bar.finish_and_clear();
     }
     let mut ingested = result?;
-    let cases = link::dedupe(std::mem::take(&mut ingested.cases), &mut ingested.files);
-    Ok((cases, ingested))
+    let linked = link::dedupe(store, &mut ingested.files).context("linking the cases")?;
+    Ok((linked, ingested))
 }
 
 fn counts_of<'a>(files: impl IntoIterator<Item = &'a InputFile>) -> Counts {
@@ -400,12 +403,17 @@ fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let prepared = prepare(&args.common)?;
-    let (cases, ingested) = read_all(&prepared, &args.common, &mut DiscardRejects)?;
+    let (linked, ingested) = read_all(
+        &prepared,
+        &args.common,
+        CaseStore::links_only(),
+        &mut DiscardRejects,
+    )?;
     let over = log_accounting(&prepared.pipeline, &ingested.files);
     info!(
         "{} files checked, {} cases after deduplication; nothing was written",
         ingested.files.len(),
-        cases.len()
+        linked.cases.len()
     );
     Ok(if over.is_empty() {
         exit::OK
@@ -491,27 +499,51 @@ fn run(args: RunArgs) -> Result<u8> {
     let rejects_path = out.staging().join("rejects.csv");
     let mut rejects = output::RejectsWriter::create(&rejects_path)?;
     let stage = Instant::now();
-    let (cases, ingested) = read_all(&prepared, &args.common, &mut rejects)?;
+    // The full cases wait in a scratch file in the staging folder (removed before publishing);
+    // only 32 bytes a case stay in memory.
+    let scratch = out.staging().join(".cases.scratch");
+    let store = CaseStore::with_scratch_file(&scratch)
+        .with_context(|| format!("creating {}", scratch.display()))?;
+    let (linked, ingested) = read_all(&prepared, &args.common, store, &mut rejects)?;
     rejects.finish()?;
     let read_time = stage.elapsed();
     let over = log_accounting(pipeline, &ingested.files);
 
+    // The measures and cases.parquet need nothing from each other: compute them side by side.
     let stage = Instant::now();
-    output::write_cases(
-        &out.staging().join("cases.parquet"),
-        &cases,
-        &ingested.offices,
-        &ingested.files,
-    )?;
-
-    let cases_time = stage.elapsed();
-    let stage = Instant::now();
-    let mut rates = measures::compute(&cases, &pipeline.success, dates::to_day(prepared.as_of))
-        .context("computing the measures")?;
-    let measures_time = stage.elapsed();
-    disclosure::protect(&mut rates, pipeline.min_count);
+    let as_of = dates::to_day(prepared.as_of);
+    let (mut rates, written) = rayon::join(
+        || {
+            let started = Instant::now();
+            (
+                measures::compute(&linked.cases, &pipeline.success, as_of),
+                started.elapsed(),
+            )
+        },
+        || -> Result<(QuasiClasses, Duration)> {
+            let started = Instant::now();
+            let mut classes = QuasiClasses::default();
+            let mut writer = output::CasesWriter::create(
+                &out.staging().join("cases.parquet"),
+                &ingested.offices,
+                &ingested.files,
+            )?;
+            linked.for_each_kept(output::CASES_BATCH_ROWS, |batch| -> Result<()> {
+                classes.add(batch);
+                Ok(writer.write(batch)?)
+            })?;
+            writer.finish()?;
+            Ok((classes, started.elapsed()))
+        },
+    );
+    let (rates_time, (classes, cases_time)) = (rates.1, written?);
+    let write_time = stage.elapsed();
+    let cases_kept = linked.cases.len();
+    drop(linked);
+    disclosure::protect(&mut rates.0, pipeline.min_count);
+    let rates = rates.0;
     output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
-    let small_class_share = disclosure::small_class_share(&cases, pipeline.min_count);
+    let small_class_share = classes.small_class_share(pipeline.min_count);
 
     let html = report::render(&report::ReportInput {
         lang,
@@ -601,14 +633,15 @@ fn run(args: RunArgs) -> Result<u8> {
     let target = out.target().to_path_buf();
     out.publish()?;
     info!(
-        "{} cases from {} files written to {} in {:.1}s (reading {:.1}s, cases.parquet {:.1}s, measures {:.1}s)",
-        cases.len(),
+        "{} cases from {} files written to {} in {:.1}s (reading {:.1}s; then side by side {:.1}s: cases.parquet {:.1}s, measures {:.1}s)",
+        cases_kept,
         ingested.files.len(),
         target.display(),
         clock.elapsed().as_secs_f64(),
         read_time.as_secs_f64(),
+        write_time.as_secs_f64(),
         cases_time.as_secs_f64(),
-        measures_time.as_secs_f64()
+        rates_time.as_secs_f64()
     );
     Ok(exit_status)
 }

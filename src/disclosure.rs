@@ -69,18 +69,34 @@ pub fn protect(rows: &mut [RateRow], k: u32) {
     }
 }
 
-/// The share of case records whose (region, birth year, sex) class has fewer than `k`
-/// records: how exposed the pseudonymized `cases.parquet` is to linkage by quasi-identifiers.
-pub fn small_class_share(cases: &[Case], k: u32) -> f64 {
-    if cases.is_empty() {
-        return 0.0;
+/// The (region, birth year, sex) classes of `cases.parquet`, counted batch by batch as the
+/// cases are written: how exposed the pseudonymized records are to linkage by
+/// quasi-identifiers.
+#[derive(Debug, Default)]
+pub struct QuasiClasses {
+    classes: HashMap<(u8, Option<i16>, Option<crate::model::Sex>), u64>,
+    records: u64,
+}
+
+impl QuasiClasses {
+    pub fn add(&mut self, cases: &[Case]) {
+        for c in cases {
+            *self
+                .classes
+                .entry((c.region, c.birth_year, c.sex))
+                .or_default() += 1;
+        }
+        self.records += cases.len() as u64;
     }
-    let mut classes: HashMap<(u8, Option<i16>, Option<crate::model::Sex>), u64> = HashMap::new();
-    for c in cases {
-        *classes.entry((c.region, c.birth_year, c.sex)).or_default() += 1;
+
+    /// The share of records whose class has fewer than `k` records.
+    pub fn small_class_share(&self, k: u32) -> f64 {
+        if self.records == 0 {
+            return 0.0;
+        }
+        let small: u64 = self.classes.values().filter(|n| **n < u64::from(k)).sum();
+        small as f64 / self.records as f64
     }
-    let small: u64 = classes.values().filter(|n| **n < u64::from(k)).sum();
-    small as f64 / cases.len() as f64
 }
 
 #[cfg(test)]

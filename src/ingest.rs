@@ -10,11 +10,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+
+mod records;
+use records::{Chunk, ChunkReader, PieceEnd, Record, Splitter};
 use std::path::{Path, PathBuf};
 
-use csv::ByteRecord;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::config::{EncodingChoice, Field, FieldClass, IdScheme, Pipeline, Source};
 use crate::dates::{self, DateError};
@@ -22,10 +23,6 @@ use crate::model::{Case, Day, RegionIdx};
 use crate::pseudonym::{self, Domain, Pseudonymizer, to_hex};
 use crate::reference::{self, lookup_key};
 
-/// Rows validated together; the byte cap keeps pathological rows (100,000 columns, 10 MB
-/// fields) from multiplying into gigabytes.
-const BATCH_ROWS: usize = 16_384;
-const BATCH_BYTES: usize = 32 << 20;
 /// How much of a file's head is examined to guess encoding and delimiter.
 const SNIFF_BYTES: usize = 1 << 20;
 
@@ -49,6 +46,13 @@ pub enum IngestError {
     Io { path: PathBuf, source: io::Error },
     #[error("cannot write rejects.csv")]
     Rejects { source: io::Error },
+    #[error("cannot keep the accepted cases in {path} (the run's scratch file)")]
+    Store { path: PathBuf, source: io::Error },
+    #[error(
+        "more than {max} accepted rows in one run; split the pipeline into several",
+        max = u32::MAX
+    )]
+    TooManyRows,
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]
@@ -142,7 +146,7 @@ pub struct RowReject {
 }
 
 /// Where rejected rows go as they are found (a CSV file for `run`, nowhere for `check`).
-pub trait RejectSink {
+pub trait RejectSink: Send {
     fn reject(&mut self, file: &InputFile, line: u64, reject: &RowReject) -> io::Result<()>;
 }
 
@@ -193,21 +197,34 @@ pub fn reject_summary<'a>(
     summary
 }
 
-/// What ingest hands on: accepted cases (before deduplication) and the files they came from.
+/// Where accepted cases go, in file order (pipeline source order, then path, then line).
+pub trait CaseSink: Send {
+    fn accept(&mut self, case: Case) -> Result<(), IngestError>;
+}
+
+impl CaseSink for Vec<Case> {
+    fn accept(&mut self, case: Case) -> Result<(), IngestError> {
+        self.push(case);
+        Ok(())
+    }
+}
+
+/// What ingest hands on besides the cases: the files they came from and the office names.
 #[derive(Debug, Default)]
 pub struct Ingested {
-    pub cases: Vec<Case>,
     pub files: Vec<InputFile>,
     /// Office names, indexed by `Case::office`.
     pub offices: Vec<String>,
 }
 
-/// Read every source of `pipeline`, in order, pseudonymizing with `pseudonymizer`; rows after
-/// `as_of` are rejected. `progress` is told the bytes read so far of each file.
+/// Read every source of `pipeline`, in order, pseudonymizing with `pseudonymizer`, and hand
+/// accepted cases to `cases` and rejected rows to `sink`, in file order; rows after `as_of`
+/// are rejected. `progress` is told the bytes read so far of each file.
 pub fn ingest(
     pipeline: &Pipeline,
     pseudonymizer: &Pseudonymizer,
     as_of: Day,
+    cases: &mut dyn CaseSink,
     sink: &mut dyn RejectSink,
     progress: &(dyn Fn(&InputFile, u64) + Sync),
 ) -> Result<Ingested, IngestError> {
@@ -226,7 +243,7 @@ pub fn ingest(
                 pseudonymizer,
                 as_of,
             },
-            &mut out.cases,
+            cases,
             &mut offices,
             sink,
             progress,
@@ -277,22 +294,6 @@ impl OfficeTable {
         self.names.push(name.to_string());
         self.index.insert(name.to_string(), i);
         i
-    }
-}
-
-/// A reader that hashes what passes through it, so a file is read once for both.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
     }
 }
 
@@ -378,7 +379,7 @@ struct FileContext<'a> {
 
 fn ingest_file(
     ctx: FileContext<'_>,
-    cases: &mut Vec<Case>,
+    cases: &mut dyn CaseSink,
     offices: &mut OfficeTable,
     sink: &mut dyn RejectSink,
     progress: &(dyn Fn(&InputFile, u64) + Sync),
@@ -419,10 +420,193 @@ pub fn ingest_bytes(
     Ok((cases, file))
 }
 
+/// A row of a piece, in file order; lines count from the start of the piece.
+enum ParsedRow {
+    /// A case whose `office` indexes the piece's own office names.
+    Accepted(Case),
+    Rejected {
+        line: u64,
+        reject: RowReject,
+    },
+    /// A record without the header's width; the message needs the line in the file.
+    WrongShape {
+        line: u64,
+        columns: usize,
+        inner_newlines: u64,
+    },
+}
+
+/// What parsing one piece gives the (ordered) merge.
+struct PieceResult {
+    rows: Vec<ParsedRow>,
+    offices: Vec<String>,
+    end: PieceEnd,
+}
+
+fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceResult {
+    let mut rows = Vec::with_capacity(bytes.len() / 128 + 1);
+    let mut offices: Vec<String> = Vec::new();
+    let mut office_index: HashMap<String, u32> = HashMap::new();
+    let mut last_office: Option<(String, u32)> = None;
+    let end = Splitter::new(row_ctx.delimiter).parse_piece(bytes, at_eof, |rec| {
+        if rec.is_blank() {
+            return;
+        }
+        let line = rec.newlines_before;
+        if rec.len() != row_ctx.header_len {
+            rows.push(ParsedRow::WrongShape {
+                line,
+                columns: rec.len(),
+                inner_newlines: rec.inner_newlines,
+            });
+            return;
+        }
+        match row_ctx.process(rec) {
+            Ok((mut case, office)) => {
+                case.line = line;
+                case.office = match &last_office {
+                    Some((name, i)) if name.as_str() == office.as_ref() => *i,
+                    _ => {
+                        let i = match office_index.get(office.as_ref()) {
+                            Some(i) => *i,
+                            None => {
+                                let i = offices.len() as u32;
+                                offices.push(office.to_string());
+                                office_index.insert(office.to_string(), i);
+                                i
+                            }
+                        };
+                        last_office = Some((office.into_owned(), i));
+                        i
+                    }
+                };
+                rows.push(ParsedRow::Accepted(case));
+            }
+            Err(reject) => rows.push(ParsedRow::Rejected { line, reject }),
+        }
+    });
+    PieceResult { rows, offices, end }
+}
+
+/// Parse a chunk's pieces in parallel.
+fn parse_chunk(row_ctx: &RowContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult)> {
+    let ranges = records::pieces(&chunk.bytes);
+    let last = ranges.len().saturating_sub(1);
+    ranges
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, range)| {
+            let at_eof = chunk.at_eof && i == last;
+            (
+                range.start,
+                parse_piece(row_ctx, &chunk.bytes[range], at_eof),
+            )
+        })
+        .collect()
+}
+
+/// The ordered half of ingest: counts, rejects and accepted cases in file order.
+struct Merge<'s> {
+    file: InputFile,
+    header_len: usize,
+    cases: &'s mut dyn CaseSink,
+    offices: &'s mut OfficeTable,
+    sink: &'s mut dyn RejectSink,
+    /// Line breaks before the first byte not yet merged.
+    lines_done: u64,
+    /// The start of a record that a chunk ended inside, to be re-read with the next chunk.
+    unfinished: Vec<u8>,
+}
+
+impl Merge<'_> {
+    fn piece(&mut self, result: PieceResult) -> Result<(), IngestError> {
+        let global: Vec<u32> = result
+            .offices
+            .iter()
+            .map(|name| self.offices.intern(name))
+            .collect();
+        for row in result.rows {
+            self.file.rows_read += 1;
+            match row {
+                ParsedRow::Accepted(mut case) => {
+                    case.line += self.lines_done + 1;
+                    case.office = global[case.office as usize];
+                    self.cases.accept(case)?;
+                }
+                ParsedRow::Rejected { line, reject } => {
+                    self.reject(self.lines_done + line + 1, reject)?;
+                }
+                ParsedRow::WrongShape {
+                    line,
+                    columns,
+                    inner_newlines,
+                } => {
+                    let line = self.lines_done + line + 1;
+                    let reject = wrong_shape(line, columns, self.header_len, inner_newlines);
+                    self.reject(line, reject)?;
+                }
+            }
+        }
+        self.lines_done += result.end.newlines;
+        Ok(())
+    }
+
+    fn reject(&mut self, line: u64, reject: RowReject) -> Result<(), IngestError> {
+        self.file.rows_rejected += 1;
+        *self
+            .file
+            .reject_counts
+            .entry((reject.reason, reject.field))
+            .or_default() += 1;
+        self.sink
+            .reject(&self.file, line, &reject)
+            .map_err(|source| IngestError::Rejects { source })
+    }
+
+    /// Merge a chunk's parsed pieces in order. Where a piece ended inside a record (a quoted
+    /// line break at a cut), the pieces after it began mid-record: re-read from that record on,
+    /// in order.
+    fn chunk(
+        &mut self,
+        row_ctx: &RowContext<'_>,
+        chunk: Chunk,
+        parsed: Vec<(usize, PieceResult)>,
+    ) -> Result<(), IngestError> {
+        if !self.unfinished.is_empty() {
+            let mut bytes = std::mem::take(&mut self.unfinished);
+            bytes.extend_from_slice(&chunk.bytes);
+            return self.sequential(row_ctx, &bytes, chunk.at_eof);
+        }
+        for (start, result) in parsed {
+            let end = result.end;
+            self.piece(result)?;
+            if let Some(at) = end.unfinished_at {
+                return self.sequential(row_ctx, &chunk.bytes[start + at..], chunk.at_eof);
+            }
+        }
+        Ok(())
+    }
+
+    fn sequential(
+        &mut self,
+        row_ctx: &RowContext<'_>,
+        bytes: &[u8],
+        at_eof: bool,
+    ) -> Result<(), IngestError> {
+        let result = parse_piece(row_ctx, bytes, at_eof);
+        let unfinished = result.end.unfinished_at;
+        self.piece(result)?;
+        if let Some(at) = unfinished {
+            self.unfinished = bytes[at..].to_vec();
+        }
+        Ok(())
+    }
+}
+
 fn ingest_stream<R: Read + Send>(
     ctx: FileContext<'_>,
     raw: R,
-    cases: &mut Vec<Case>,
+    cases: &mut dyn CaseSink,
     offices: &mut OfficeTable,
     sink: &mut dyn RejectSink,
     progress: &(dyn Fn(&InputFile, u64) + Sync),
@@ -431,34 +615,33 @@ fn ingest_stream<R: Read + Send>(
         path: ctx.path.to_path_buf(),
         source,
     };
-    let mut reader = BufReader::with_capacity(
-        SNIFF_BYTES,
-        HashingReader {
-            inner: raw,
-            hasher: Sha256::new(),
-            bytes: 0,
-        },
-    );
-    let head = reader.fill_buf().map_err(io_err)?;
-    if head.is_empty() {
+    let mut reader = ChunkReader::new(raw);
+    let Some(mut first) = reader.next_chunk().map_err(io_err)? else {
+        return Err(IngestError::Empty {
+            path: ctx.path.to_path_buf(),
+        });
+    };
+    if first.bytes.is_empty() {
         return Err(IngestError::Empty {
             path: ctx.path.to_path_buf(),
         });
     }
-    let has_bom = head.starts_with(UTF8_BOM);
-    let body = if has_bom { &head[3..] } else { head };
+    let has_bom = first.bytes.starts_with(UTF8_BOM);
+    let body = if has_bom {
+        &first.bytes[3..]
+    } else {
+        &first.bytes[..]
+    };
+    let head = &body[..body.len().min(SNIFF_BYTES)];
     let decoding = if has_bom {
         Decoding::Utf8
     } else {
-        sniff_encoding(body, ctx.source.encoding)
+        sniff_encoding(head, ctx.source.encoding)
     };
     let delimiter = ctx
         .source
         .delimiter
-        .unwrap_or_else(|| sniff_delimiter(body));
-    if has_bom {
-        reader.consume(3);
-    }
+        .unwrap_or_else(|| sniff_delimiter(head));
     let display = format!(
         "{}/{}",
         ctx.source.name,
@@ -467,7 +650,7 @@ fn ingest_stream<R: Read + Send>(
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     );
-    let mut file = InputFile {
+    let file = InputFile {
         source: ctx.source_idx,
         path: ctx.path.to_path_buf(),
         display,
@@ -481,109 +664,91 @@ fn ingest_stream<R: Read + Send>(
         reject_counts: BTreeMap::new(),
     };
 
-    let mut csv_reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        // Split on `\n` only: with CRLF terminators the csv crate reports a record's line one
-        // too low. The `\r` left at the end of a line is trimmed like any other space.
-        .terminator(csv::Terminator::Any(b'\n'))
-        .buffer_capacity(1 << 16)
-        .from_reader(reader);
-    let csv_err = |e: csv::Error| match e.into_kind() {
-        csv::ErrorKind::Io(source) => io_err(source),
-        other => io_err(io::Error::other(format!("{other:?}"))),
+    let bom_len = if has_bom { 3 } else { 0 };
+    // The header may hold quoted line breaks: read on until it is complete.
+    let (header, header_end) = loop {
+        if let Some(found) =
+            Splitter::new(delimiter).first_record(&first.bytes[bom_len..], first.at_eof)
+        {
+            break found;
+        }
+        match reader.next_chunk().map_err(io_err)? {
+            Some(more) => {
+                first.bytes.extend_from_slice(&more.bytes);
+                first.at_eof = more.at_eof;
+            }
+            None => first.at_eof = true,
+        }
     };
-    let mut header = ByteRecord::new();
-    if !csv_reader.read_byte_record(&mut header).map_err(csv_err)? {
+    if header.is_empty() {
         return Err(IngestError::Empty {
             path: ctx.path.to_path_buf(),
         });
     }
+    let header_lines = first.bytes[..bom_len + header_end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64;
     let columns = map_columns(&ctx, &header, decoding, has_bom)?;
     let row_ctx = RowContext {
         source: ctx.source,
         columns: &columns,
         header_len: header.len(),
         decoding,
+        delimiter,
         pseudonymizer: ctx.pseudonymizer,
         as_of: ctx.as_of,
         file_idx: ctx.file_idx,
     };
+    first.bytes.drain(..bom_len + header_end);
 
-    let mut current: Vec<ByteRecord> = Vec::new();
-    let mut next: Vec<ByteRecord> = Vec::new();
-    let mut current_len = read_batch(&mut csv_reader, &mut current).map_err(csv_err)?;
-    while current_len > 0 {
-        let batch = &current[..current_len];
-        let (next_len, results) = rayon::join(
-            || read_batch(&mut csv_reader, &mut next),
+    let mut merge = Merge {
+        file,
+        header_len: header.len(),
+        cases,
+        offices,
+        sink,
+        lines_done: header_lines,
+        unfinished: Vec::new(),
+    };
+    // While one chunk is parsed in parallel, the previous one is merged and the next is read.
+    let mut current = Some(first);
+    let mut pending: Option<(Chunk, Vec<(usize, PieceResult)>)> = None;
+    while let Some(chunk) = current.take() {
+        let (parsed, (next, merged)) = rayon::join(
+            || parse_chunk(&row_ctx, &chunk),
             || {
-                batch
-                    .par_iter()
-                    .map(|rec| row_ctx.process(rec))
-                    .collect::<Vec<_>>()
+                let next = if chunk.at_eof {
+                    Ok(None)
+                } else {
+                    reader.next_chunk()
+                };
+                let merged = match pending.take() {
+                    Some((done, parsed)) => merge.chunk(&row_ctx, done, parsed),
+                    None => Ok(()),
+                };
+                (next, merged)
             },
         );
-        for (rec, result) in batch.iter().zip(results) {
-            file.rows_read += 1;
-            let line = rec.position().map_or(0, |p| p.line());
-            match result {
-                Ok((mut case, office)) => {
-                    case.line = line;
-                    case.office = offices.intern(&office);
-                    cases.push(case);
-                }
-                Err(reject) => {
-                    file.rows_rejected += 1;
-                    *file
-                        .reject_counts
-                        .entry((reject.reason, reject.field))
-                        .or_default() += 1;
-                    sink.reject(&file, line, &reject)
-                        .map_err(|source| IngestError::Rejects { source })?;
-                }
-            }
-        }
-        let bytes = csv_reader.get_ref().get_ref().bytes;
-        progress(&file, bytes);
-        std::mem::swap(&mut current, &mut next);
-        current_len = next_len.map_err(csv_err)?;
+        merged?;
+        progress(&merge.file, reader.bytes_read);
+        pending = Some((chunk, parsed));
+        current = next.map_err(io_err)?;
     }
-    // Drain what the CSV reader left unread (nothing, normally) so the checksum covers the file.
-    let mut inner = csv_reader.into_inner();
-    io::copy(&mut inner, &mut io::sink()).map_err(io_err)?;
-    let hashing = inner.into_inner();
-    file.sha256 = to_hex(&hashing.hasher.finalize());
+    if let Some((done, parsed)) = pending.take() {
+        merge.chunk(&row_ctx, done, parsed)?;
+    }
+    if !merge.unfinished.is_empty() {
+        // Only a chunk that is not the file's last can leave a record unfinished, and the
+        // chunk after it finishes it; reaching here means the file ended without one.
+        let rest = std::mem::take(&mut merge.unfinished);
+        merge.sequential(&row_ctx, &rest, true)?;
+    }
+    let mut file = merge.file;
+    progress(&file, reader.bytes_read);
+    file.sha256 = to_hex(&reader.finish().map_err(io_err)?);
     file.rows_accepted = file.rows_read - file.rows_rejected;
     Ok(file)
-}
-
-fn read_batch<R: Read>(
-    reader: &mut csv::Reader<R>,
-    buf: &mut Vec<ByteRecord>,
-) -> csv::Result<usize> {
-    let mut n = 0;
-    let mut bytes = 0;
-    while n < BATCH_ROWS && bytes < BATCH_BYTES {
-        if n == buf.len() {
-            buf.push(ByteRecord::new());
-        }
-        if !reader.read_byte_record(&mut buf[n])? {
-            break;
-        }
-        if is_blank_line(&buf[n]) {
-            continue;
-        }
-        bytes += buf[n].as_slice().len() + buf[n].len() * 16;
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// A line with nothing on it but spaces (or the `\r` of a CRLF): not a row.
-fn is_blank_line(rec: &ByteRecord) -> bool {
-    rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace)
 }
 
 /// The head of an export, decoded: what `outcomes inspect` looks at.
@@ -628,7 +793,7 @@ pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> 
         .delimiter(delimiter)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
-    let decode_all = |rec: &ByteRecord| -> Vec<String> {
+    let decode_all = |rec: &csv::ByteRecord| -> Vec<String> {
         rec.iter()
             .map(|b| {
                 decoding
@@ -638,8 +803,8 @@ pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> 
             })
             .collect()
     };
-    let mut rec = ByteRecord::new();
-    let read = |r: &mut csv::Reader<_>, rec: &mut ByteRecord| -> Result<bool, IngestError> {
+    let mut rec = csv::ByteRecord::new();
+    let read = |r: &mut csv::Reader<_>, rec: &mut csv::ByteRecord| -> Result<bool, IngestError> {
         r.read_byte_record(rec).map_err(|e| match e.into_kind() {
             csv::ErrorKind::Io(source) => io_err(source),
             other => io_err(io::Error::other(format!("{other:?}"))),
@@ -656,7 +821,7 @@ pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> 
         .collect();
     let mut rows = Vec::new();
     while rows.len() < max_rows && read(&mut csv_reader, &mut rec)? {
-        if !is_blank_line(&rec) {
+        if !(rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace)) {
             rows.push(decode_all(&rec));
         }
     }
@@ -682,7 +847,7 @@ impl ColumnIndex {
 
 fn map_columns(
     ctx: &FileContext<'_>,
-    header: &ByteRecord,
+    header: &[Vec<u8>],
     decoding: Decoding,
     has_bom: bool,
 ) -> Result<ColumnIndex, IngestError> {
@@ -731,11 +896,33 @@ fn map_columns(
     Ok(ColumnIndex { index })
 }
 
+/// The reject of a record that does not have the header's width. A record that runs over
+/// several lines is a quote that was opened and never closed: say so, and which lines it
+/// swallowed.
+fn wrong_shape(line: u64, columns: usize, header_len: usize, inner_newlines: u64) -> RowReject {
+    if inner_newlines > 0 {
+        return RowReject {
+            field: None,
+            reason: RejectReason::UnterminatedQuote,
+            message: format!(
+                "a quoted field (\"…\") on line {line} is not closed where it should be: lines {line} to {} were read as one row of {columns} columns (the header has {header_len}); fix the quote and export again",
+                line + inner_newlines,
+            ),
+        };
+    }
+    RowReject {
+        field: None,
+        reason: RejectReason::WrongColumnCount,
+        message: format!("the row has {columns} columns; the header has {header_len}"),
+    }
+}
+
 struct RowContext<'a> {
     source: &'a Source,
     columns: &'a ColumnIndex,
     header_len: usize,
     decoding: Decoding,
+    delimiter: u8,
     pseudonymizer: &'a Pseudonymizer,
     as_of: Day,
     file_idx: u32,
@@ -781,11 +968,7 @@ impl<'a> RowContext<'a> {
     }
 
     /// The trimmed text of a mapped field; `Ok(None)` when unmapped or empty.
-    fn text<'r>(
-        &self,
-        rec: &'r ByteRecord,
-        field: Field,
-    ) -> Result<Option<Cow<'r, str>>, RowReject> {
+    fn text<'r>(&self, rec: &Record<'r>, field: Field) -> Result<Option<Cow<'r, str>>, RowReject> {
         let Some(i) = self.columns.get(field) else {
             return Ok(None);
         };
@@ -814,7 +997,7 @@ impl<'a> RowContext<'a> {
         Ok((!trimmed.is_empty()).then_some(trimmed))
     }
 
-    fn required<'r>(&self, rec: &'r ByteRecord, field: Field) -> Result<Cow<'r, str>, RowReject> {
+    fn required<'r>(&self, rec: &Record<'r>, field: Field) -> Result<Cow<'r, str>, RowReject> {
         self.text(rec, field)?.ok_or_else(|| {
             self.reject(
                 Some(field),
@@ -824,7 +1007,7 @@ impl<'a> RowContext<'a> {
         })
     }
 
-    fn date(&self, rec: &ByteRecord, field: Field) -> Result<Option<Day>, RowReject> {
+    fn date(&self, rec: &Record<'_>, field: Field) -> Result<Option<Day>, RowReject> {
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
@@ -889,7 +1072,7 @@ impl<'a> RowContext<'a> {
         )
     }
 
-    fn region(&self, rec: &ByteRecord, field: Field) -> Result<Option<RegionIdx>, RowReject> {
+    fn region(&self, rec: &Record<'_>, field: Field) -> Result<Option<RegionIdx>, RowReject> {
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
@@ -921,43 +1104,13 @@ impl<'a> RowContext<'a> {
         (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, &normalized))
     }
 
-    /// Validate and convert one record: a case (line and office index filled in by the
-    /// caller, which interns the returned office name) or the first problem found, fields
-    /// checked in SPEC §2's order.
-    fn process(&self, rec: &'a ByteRecord) -> Result<(Case, Cow<'a, str>), RowReject> {
-        if rec.len() != self.header_len {
-            // A record that runs over several lines and then has the wrong shape is a quote
-            // that was opened and never closed: say so, and how many lines it swallowed.
-            let extra_lines = rec
-                .as_slice()
-                .trim_ascii_end()
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            if extra_lines > 0 {
-                let line = rec.position().map_or(0, |p| p.line());
-                return Err(self.reject(
-                    None,
-                    RejectReason::UnterminatedQuote,
-                    format!(
-                        "a quoted field (\"…\") on line {line} is not closed where it should be: lines {line} to {} were read as one row of {} columns (the header has {}); fix the quote and export again",
-                        line + extra_lines as u64,
-                        rec.len(),
-                        self.header_len
-                    ),
-                ));
-            }
-            return Err(self.reject(
-                None,
-                RejectReason::WrongColumnCount,
-                format!(
-                    "the row has {} columns; the header has {}",
-                    rec.len(),
-                    self.header_len
-                ),
-            ));
-        }
-
+    /// Validate and convert one record of the header's width: a case (line and office index
+    /// filled in by the caller, which interns the returned office name) or the first problem
+    /// found, fields checked in SPEC §2's order.
+    fn process<'r>(&self, rec: &Record<'r>) -> Result<(Case, Cow<'r, str>), RowReject>
+    where
+        'a: 'r,
+    {
         let child_raw = self.required(rec, Field::ChildId)?;
         let mut child_id = String::with_capacity(child_raw.len());
         pseudonym::normalize_into(&child_raw, &mut child_id);
@@ -1006,7 +1159,7 @@ impl<'a> RowContext<'a> {
                 )
             })?,
         };
-        let office: Cow<'a, str> = match self.text(rec, Field::Office)? {
+        let office: Cow<'r, str> = match self.text(rec, Field::Office)? {
             Some(text) => match self.source.labels.office.get(&text) {
                 Some(o) => Cow::Borrowed(self.source.labels.office_names[o as usize].as_str()),
                 None => text,

@@ -1,27 +1,24 @@
-//! The seven measures of SPEC §4, one function each, written in polars' lazy API so each body
-//! can be held against the definitions table line by line. Case-level facts (is it a success,
-//! a placement, out of region) are computed once from the vocabulary when the frame is built;
-//! the measures only filter, pick first cases, join and count.
+//! The seven measures of SPEC §4. Deduplication leaves the cases sorted by child, so every
+//! definition is a walk over one child's cases at a time (first case per region and year,
+//! re-entry after a reunification, years open), counted into a table of (measure, region,
+//! year) cells; runs of children are counted in parallel. `tally_child` holds the whole of
+//! SPEC §4's table, one commented block per measure.
 //!
-//! National rows come from the same functions run on the cases relabelled to one region, `BG`:
-//! computed from cases, never by summing regions. Rates get a 95% Wilson score interval here;
-//! suppression is a separate stage (`disclosure`).
-
-use std::collections::HashMap;
+//! National rows are counted from the cases alongside the regional ones (a child's first case
+//! in the country is not the sum of its first cases per region), never by summing regions.
+//! Rates get a 95% Wilson score interval here; suppression is a separate stage (`disclosure`).
 
 use chrono::NaiveDate;
-use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::config::SuccessSets;
 use crate::dates;
-use crate::model::{Case, CaseType, Day, Outcome, RegionIdx};
+use crate::link::LinkCase;
+use crate::model::{CaseType, Day, Outcome, RegionIdx};
 use crate::reference;
 
 /// The follow-up window of the 12-month measures, in days.
 pub const FOLLOW_UP_DAYS: i32 = 365;
-
-/// The region number that stands for the whole country inside the measure frames.
-const NATIONAL: i32 = -1;
 
 /// The measures, in the order of SPEC §4's table (and of `rates.parquet`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -148,351 +145,327 @@ pub fn cohort_complete(year: i32, as_of: NaiveDate) -> bool {
     NaiveDate::from_ymd_opt(year + 1, 12, 31).is_some_and(|end| as_of >= end)
 }
 
-/// The case frame the measures read: one row per deduplicated case, with the case-level facts
-/// the definitions use.
-/// A dense number per child (pseudonyms are 16 bytes; joins and distinct counts want 4).
-fn dense_child_ids(cases: &[Case]) -> Vec<u32> {
-    let mut dense = HashMap::with_capacity(cases.len() / 2);
-    cases
-        .iter()
-        .map(|c| {
-            let next = dense.len() as u32;
-            *dense.entry(c.child).or_insert(next)
-        })
-        .collect()
+/// Counts per (measure, region slot, year): the last slot is the whole country.
+struct Tally {
+    first_year: i32,
+    years: usize,
+    slots: usize,
+    /// (numerator, denominator) per cell.
+    cells: Vec<(u64, u64)>,
 }
 
-fn case_frame(cases: &[Case], child_ids: &[u32], success: &SuccessSets) -> PolarsResult<DataFrame> {
-    let n = cases.len();
-    let mut region = Vec::with_capacity(n);
-    let mut is_prevention = Vec::with_capacity(n);
-    let mut opened = Vec::with_capacity(n);
-    let mut closed = Vec::with_capacity(n);
-    let mut year_opened = Vec::with_capacity(n);
-    let mut year_closed = Vec::with_capacity(n);
-    let mut is_success = Vec::with_capacity(n);
-    let mut is_reunified = Vec::with_capacity(n);
-    let mut is_neutral = Vec::with_capacity(n);
-    let mut is_placement = Vec::with_capacity(n);
-    let mut out_of_region: Vec<Option<bool>> = Vec::with_capacity(n);
+impl Tally {
+    fn new(first_year: i32, last_year: i32, regions: usize) -> Tally {
+        let years = (last_year - first_year + 1).max(0) as usize;
+        let slots = regions + 1;
+        Tally {
+            first_year,
+            years,
+            slots,
+            cells: vec![(0, 0); Measure::ALL.len() * slots * years],
+        }
+    }
+
+    fn national(&self) -> usize {
+        self.slots - 1
+    }
+
+    /// Count one member of a denominator (for `children_served`: one child) in a region and
+    /// in the country.
+    fn add(&mut self, measure: Measure, region: RegionIdx, year: i32, hit: bool) {
+        self.add_slot(measure, usize::from(region), year, hit);
+        self.add_slot(measure, self.national(), year, hit);
+    }
+
+    fn add_slot(&mut self, measure: Measure, slot: usize, year: i32, hit: bool) {
+        let offset = year - self.first_year;
+        if offset < 0 || offset as usize >= self.years || slot >= self.slots {
+            return;
+        }
+        let i = (measure as usize * self.slots + slot) * self.years + offset as usize;
+        let cell = &mut self.cells[i];
+        cell.0 += u64::from(hit);
+        cell.1 += 1;
+    }
+
+    fn get(&self, measure: Measure, slot: usize, year: i32) -> (u64, u64) {
+        let offset = (year - self.first_year) as usize;
+        self.cells[(measure as usize * self.slots + slot) * self.years + offset]
+    }
+
+    fn merge(mut self, other: Tally) -> Tally {
+        for (a, b) in self.cells.iter_mut().zip(other.cells) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self
+    }
+}
+
+/// First-per-year bookkeeping over cases visited in date order: which regions (a bit each) and
+/// whether the country has had its first case in the current year.
+struct Firsts {
+    year: i32,
+    regions: u32,
+    national: bool,
+}
+
+impl Firsts {
+    fn new() -> Firsts {
+        Firsts {
+            year: i32::MIN,
+            regions: 0,
+            national: false,
+        }
+    }
+
+    /// Whether a case in `region` and `year` is the first of its (region, year) and of its
+    /// (country, year); marks both as seen.
+    fn visit(&mut self, region: RegionIdx, year: i32) -> (bool, bool) {
+        if year != self.year {
+            *self = Firsts {
+                year,
+                regions: 0,
+                national: false,
+            };
+        }
+        let bit = 1u32 << (region % 32);
+        let first_in_region = self.regions & bit == 0;
+        let first_in_country = !self.national;
+        self.regions |= bit;
+        self.national = true;
+        (first_in_region, first_in_country)
+    }
+}
+
+/// Work space reused from child to child.
+#[derive(Default)]
+struct Scratch {
+    reunifications: Vec<(Day, RegionIdx)>,
+    reentries: Vec<Day>,
+    open_years: Vec<(i32, RegionIdx)>,
+}
+
+/// Everything one child's cases (sorted by case type, then opened) add to the tally.
+fn tally_child(
+    cases: &[LinkCase],
+    success: &SuccessSets,
+    last_year: i32,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+) {
+    let national = tally.national();
+    let mut cohort = [Firsts::new(), Firsts::new()];
+    scratch.reunifications.clear();
+    scratch.reentries.clear();
+    scratch.open_years.clear();
     for c in cases {
-        region.push(i32::from(c.region));
         let prevention = c.case_type == CaseType::Prevention;
-        is_prevention.push(prevention);
-        opened.push(c.opened);
-        closed.push(c.closed);
-        year_opened.push(dates::year_of(c.opened));
-        year_closed.push(c.closed.map(dates::year_of));
         // Outcome is present exactly when the case is closed (ingest guarantees it).
-        let outcome = c.outcome.filter(|_| c.closed.is_some());
-        let set = if prevention {
+        let closed = c.closed();
+        let outcome = c.outcome.filter(|_| closed.is_some());
+        let successes = if prevention {
             &success.prevention
         } else {
             &success.reintegration
         };
-        is_success.push(outcome.is_some_and(|o| set.contains(&o)));
-        is_reunified.push(outcome == Some(Outcome::Reunified));
-        is_neutral.push(outcome.is_some_and(Outcome::is_neutral));
-        is_placement.push(prevention && outcome.is_some_and(Outcome::is_placement));
-        out_of_region.push(c.placement_region.map(|p| p != c.region));
-    }
-    DataFrame::new(
-        n,
-        vec![
-            Column::new("child".into(), child_ids.to_vec()),
-            Column::new("region".into(), region),
-            Column::new("is_prevention".into(), is_prevention),
-            Column::new("opened".into(), opened),
-            Column::new("closed".into(), closed),
-            Column::new("year_opened".into(), year_opened),
-            Column::new("year_closed".into(), year_closed),
-            Column::new("is_success".into(), is_success),
-            Column::new("is_reunified".into(), is_reunified),
-            Column::new("is_neutral".into(), is_neutral),
-            Column::new("is_placement".into(), is_placement),
-            Column::new("out_of_region".into(), out_of_region),
-        ],
-    )
-}
+        let year_opened = dates::year_of(c.opened);
+        let year_closed = closed.map(dates::year_of);
 
-/// Counts per (region, year): `numerator` of `denominator` rows, where `hit` marks the
-/// numerator rows. The shape every measure ends in.
-fn count_by_region_year(rows: LazyFrame, year: &str, hit: Expr) -> LazyFrame {
-    rows.group_by([col("region"), col(year).alias("year")])
-        .agg([
-            hit.cast(DataType::Int64).sum().alias("numerator"),
-            len().cast(DataType::Int64).alias("denominator"),
-        ])
-}
-
-fn of_type(prevention: bool) -> Expr {
-    col("is_prevention").eq(lit(prevention))
-}
-
-fn closed_within_follow_up() -> Expr {
-    col("closed")
-        .is_not_null()
-        .and((col("closed") - col("opened")).lt_eq(lit(FOLLOW_UP_DAYS)))
-}
-
-/// `prevention_closed` / `reintegration_closed`: cases closed in Y with a non-neutral outcome;
-/// the numerator those with a success outcome.
-fn closed_cases(cases: LazyFrame, prevention: bool) -> LazyFrame {
-    let closed_not_neutral = cases.filter(
-        of_type(prevention)
-            .and(col("closed").is_not_null())
-            .and(col("is_neutral").not()),
-    );
-    count_by_region_year(closed_not_neutral, "year_closed", col("is_success"))
-}
-
-/// The first case per child, region and year of `year` (earliest `day`). Deduplication makes
-/// (child, case type, opened) unique, so the earliest opened case is one case.
-fn first_case_per_child(cases: LazyFrame, year: &str, day: &str) -> LazyFrame {
-    let firsts = cases
-        .clone()
-        .group_by([col("region"), col("child"), col(year)])
-        .agg([col(day).min().alias("first_day")]);
-    cases.join(
-        firsts,
-        [col("region"), col("child"), col(year), col(day)],
-        [col("region"), col("child"), col(year), col("first_day")],
-        JoinArgs::new(JoinType::Inner),
-    )
-}
-
-/// `prevention_12m` / `reintegration_12m`: children with a case of the type opened in Y, the
-/// first such case each; the child leaves the cohort if its outcome is neutral. Numerator: that
-/// case closed with success (reintegration: `reunified`) at most 365 days after opening.
-fn entry_cohort(cases: LazyFrame, prevention: bool) -> LazyFrame {
-    let first = first_case_per_child(cases.filter(of_type(prevention)), "year_opened", "opened");
-    let cohort = first.filter(col("is_neutral").not());
-    let good = if prevention {
-        col("is_success")
-    } else {
-        col("is_reunified")
-    };
-    count_by_region_year(cohort, "year_opened", good.and(closed_within_follow_up()))
-}
-
-/// Re-entry events per child, in any region: a reintegration case opened, or a prevention case
-/// closed with a placement outcome, on `event_day`.
-fn reentry_events(all_cases: LazyFrame) -> PolarsResult<LazyFrame> {
-    let reintegration_opened = all_cases
-        .clone()
-        .filter(of_type(false))
-        .select([col("child"), col("opened").alias("event_day")]);
-    let placement_closed = all_cases
-        .filter(col("is_placement"))
-        .select([col("child"), col("closed").alias("event_day")]);
-    concat(
-        [reintegration_opened, placement_closed],
-        UnionArgs::default(),
-    )
-}
-
-/// `reintegration_sustained_12m`: children whose reintegration case closed `reunified` in Y,
-/// the first such case each (earliest closed); numerator: no re-entry 1 to 365 days after.
-fn sustained_reunification(cases: LazyFrame, all_cases: LazyFrame) -> PolarsResult<LazyFrame> {
-    let reunified = cases.filter(of_type(false).and(col("is_reunified")));
-    let first = first_case_per_child(reunified, "year_closed", "closed").select([
-        col("region"),
-        col("child"),
-        col("year_closed"),
-        col("closed"),
-    ]);
-    let days_after = col("event_day") - col("closed");
-    let reentered = first
-        .clone()
-        .join(
-            reentry_events(all_cases)?,
-            [col("child")],
-            [col("child")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(
-            days_after
-                .clone()
-                .gt_eq(lit(1))
-                .and(days_after.lt_eq(lit(FOLLOW_UP_DAYS))),
-        )
-        .group_by([col("region"), col("child"), col("year_closed")])
-        .agg([len().alias("reentries")]);
-    let flagged = first.join(
-        reentered,
-        [col("region"), col("child"), col("year_closed")],
-        [col("region"), col("child"), col("year_closed")],
-        JoinArgs::new(JoinType::Left),
-    );
-    Ok(count_by_region_year(
-        flagged,
-        "year_closed",
-        col("reentries").is_null(),
-    ))
-}
-
-/// `out_of_region_placement`: cases with a known placement region, prevention cases closed in
-/// Y with a placement outcome and reintegration cases opened in Y; numerator: placed outside
-/// the case's own region.
-fn out_of_region_placement(cases: LazyFrame) -> LazyFrame {
-    let placed = cases
-        .filter(
-            col("out_of_region")
-                .is_not_null()
-                .and(col("is_placement").or(of_type(false))),
-        )
-        .with_column(
-            when(col("is_prevention"))
-                .then(col("year_closed"))
-                .otherwise(col("year_opened"))
-                .alias("year_placed"),
-        );
-    count_by_region_year(placed, "year_placed", col("out_of_region"))
-}
-
-/// `children_served`: distinct children with a case open at any time in Y (the numerator).
-fn children_served(open_years: LazyFrame) -> LazyFrame {
-    open_years.group_by([col("region"), col("year")]).agg([
-        col("child")
-            .n_unique()
-            .cast(DataType::Int64)
-            .alias("numerator"),
-        // Not a rate: the denominator column only keeps the shape of the other measures.
-        len().cast(DataType::Int64).alias("denominator"),
-    ])
-}
-
-/// (region, child, year) for every year each case was open, up to `last_year`.
-fn open_years_frame(cases: &[Case], child_ids: &[u32], last_year: i32) -> PolarsResult<DataFrame> {
-    let (mut region, mut child, mut year) = (Vec::new(), Vec::new(), Vec::new());
-    for (c, id) in cases.iter().zip(child_ids.iter().copied()) {
-        let last = c.closed.map_or(last_year, dates::year_of);
-        for y in dates::year_of(c.opened)..=last {
-            region.push(i32::from(c.region));
-            child.push(id);
-            year.push(y);
-        }
-    }
-    DataFrame::new(
-        region.len(),
-        vec![
-            Column::new("region".into(), region),
-            Column::new("child".into(), child),
-            Column::new("year".into(), year),
-        ],
-    )
-}
-
-/// (measure, region number, year) → (numerator, denominator).
-type CountsByKey = HashMap<(Measure, i32, i32), (Option<u64>, Option<u64>)>;
-
-/// Run every measure for `regional` (cases in their own regions) or national (relabelled)
-/// cases, returning (measure, region, year) → (numerator, denominator).
-fn counts(
-    frame: LazyFrame,
-    all_cases: LazyFrame,
-    open_years: LazyFrame,
-) -> PolarsResult<CountsByKey> {
-    let queries = [
-        (Measure::PreventionClosed, closed_cases(frame.clone(), true)),
-        (
-            Measure::ReintegrationClosed,
-            closed_cases(frame.clone(), false),
-        ),
-        (Measure::Prevention12m, entry_cohort(frame.clone(), true)),
-        (
-            Measure::Reintegration12m,
-            entry_cohort(frame.clone(), false),
-        ),
-        (
-            Measure::ReintegrationSustained12m,
-            sustained_reunification(frame.clone(), all_cases)?,
-        ),
-        (
-            Measure::OutOfRegionPlacement,
-            out_of_region_placement(frame),
-        ),
-        (Measure::ChildrenServed, children_served(open_years)),
-    ];
-    let mut out = HashMap::new();
-    for (measure, query) in queries {
-        let df = query.collect()?;
-        let region = df.column("region")?.i32()?;
-        let year = df.column("year")?.i32()?;
-        let num = df.column("numerator")?.i64()?;
-        let den = df.column("denominator")?.i64()?;
-        for i in 0..df.height() {
-            let (Some(r), Some(y)) = (region.get(i), year.get(i)) else {
-                continue;
+        // prevention_closed / reintegration_closed: closed in Y, outcome not neutral.
+        if let (Some(y), Some(o)) = (year_closed, outcome)
+            && !o.is_neutral()
+        {
+            let measure = if prevention {
+                Measure::PreventionClosed
+            } else {
+                Measure::ReintegrationClosed
             };
-            out.insert(
-                (measure, r, y),
-                (
-                    num.get(i).map(|v| v.max(0) as u64),
-                    den.get(i).map(|v| v.max(0) as u64),
-                ),
-            );
+            tally.add(measure, c.region, y, successes.contains(&o));
+        }
+
+        // prevention_12m / reintegration_12m: the first case of the type per (R, Y opened);
+        // cases of one type come in `opened` order. A neutral first case leaves the cohort.
+        let (first_in_region, first_in_country) =
+            cohort[usize::from(!prevention)].visit(c.region, year_opened);
+        if (first_in_region || first_in_country) && !outcome.is_some_and(Outcome::is_neutral) {
+            let good = if prevention {
+                outcome.is_some_and(|o| successes.contains(&o))
+            } else {
+                outcome == Some(Outcome::Reunified)
+            };
+            let within = closed.is_some_and(|d| d - c.opened <= FOLLOW_UP_DAYS);
+            let measure = if prevention {
+                Measure::Prevention12m
+            } else {
+                Measure::Reintegration12m
+            };
+            if first_in_region {
+                tally.add_slot(measure, usize::from(c.region), year_opened, good && within);
+            }
+            if first_in_country {
+                tally.add_slot(measure, national, year_opened, good && within);
+            }
+        }
+
+        // Re-entry events for reintegration_sustained_12m, in any region.
+        let placement = prevention && outcome.is_some_and(Outcome::is_placement);
+        if !prevention {
+            scratch.reentries.push(c.opened);
+        } else if let (true, Some(d)) = (placement, closed) {
+            scratch.reentries.push(d);
+        }
+        if let (false, Some(Outcome::Reunified), Some(d)) = (prevention, outcome, closed) {
+            scratch.reunifications.push((d, c.region));
+        }
+
+        // out_of_region_placement: prevention cases closed with a placement (by year closed)
+        // and reintegration cases (by year opened), with a known placement region.
+        if let Some(placed) = c.placement_region() {
+            let year = if prevention {
+                year_closed
+            } else {
+                Some(year_opened)
+            };
+            if let (true, Some(y)) = (placement || !prevention, year) {
+                tally.add(
+                    Measure::OutOfRegionPlacement,
+                    c.region,
+                    y,
+                    placed != c.region,
+                );
+            }
+        }
+
+        // children_served: every year the case was open.
+        let last = year_closed.unwrap_or(last_year);
+        for y in year_opened..=last {
+            scratch.open_years.push((y, c.region));
         }
     }
-    Ok(out)
+
+    // reintegration_sustained_12m: per (R, Y closed) the earliest-closed reunification; it is
+    // sustained without a re-entry 1 to 365 days after. Cases closed the same day share the
+    // answer, so ties need no breaking here.
+    if !scratch.reunifications.is_empty() {
+        scratch.reunifications.sort_unstable();
+        scratch.reentries.sort_unstable();
+        let mut firsts = Firsts::new();
+        for &(d, region) in &scratch.reunifications {
+            let (first_in_region, first_in_country) = firsts.visit(region, dates::year_of(d));
+            if !(first_in_region || first_in_country) {
+                continue;
+            }
+            let next = scratch.reentries.partition_point(|e| *e < d + 1);
+            let reentered = scratch
+                .reentries
+                .get(next)
+                .is_some_and(|e| *e <= d + FOLLOW_UP_DAYS);
+            let year = dates::year_of(d);
+            if first_in_region {
+                tally.add_slot(
+                    Measure::ReintegrationSustained12m,
+                    usize::from(region),
+                    year,
+                    !reentered,
+                );
+            }
+            if first_in_country {
+                tally.add_slot(
+                    Measure::ReintegrationSustained12m,
+                    national,
+                    year,
+                    !reentered,
+                );
+            }
+        }
+    }
+
+    // children_served: the child once per (R, Y) and once per (country, Y).
+    scratch.open_years.sort_unstable();
+    scratch.open_years.dedup();
+    let mut previous_year = None;
+    for &(y, region) in &scratch.open_years {
+        tally.add_slot(Measure::ChildrenServed, usize::from(region), y, true);
+        if previous_year != Some(y) {
+            tally.add_slot(Measure::ChildrenServed, national, y, true);
+            previous_year = Some(y);
+        }
+    }
 }
 
-/// Compute the full rates table (before disclosure control): a row for every measure, for `BG`
-/// and every region with cases, for every year from the earliest to the latest year in the
-/// cases' opened and closed dates. Rows are in a fixed order: measure, region (BG first,
-/// then by code), year.
-pub fn compute(cases: &[Case], success: &SuccessSets, as_of: Day) -> PolarsResult<Vec<RateRow>> {
+/// Compute the full rates table (before disclosure control) from the deduplicated cases,
+/// sorted by child (as `link::dedupe` leaves them): a row for every measure, for `BG` and
+/// every region with cases, for every year from the earliest to the latest year in the cases'
+/// opened and closed dates. Rows are in a fixed order: measure, region (BG first, then by
+/// code), year.
+pub fn compute(cases: &[LinkCase], success: &SuccessSets, as_of: Day) -> Vec<RateRow> {
     let Some(first_year) = cases.iter().map(|c| dates::year_of(c.opened)).min() else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     // `closed` is never before `opened`, so the latest year is the latest closed-or-opened one.
     let last_year = cases
         .iter()
-        .map(|c| dates::year_of(c.closed.unwrap_or(c.opened)))
+        .map(|c| dates::year_of(c.closed().unwrap_or(c.opened)))
         .max()
         .unwrap_or(first_year);
     let as_of_date = dates::from_day(as_of);
+    let regions = reference::oblasts().len();
 
-    let child_ids = dense_child_ids(cases);
-    let frame = case_frame(cases, &child_ids, success)?.lazy();
-    let national = frame.clone().with_column(lit(NATIONAL).alias("region"));
-    let open_years = open_years_frame(cases, &child_ids, last_year)?.lazy();
-    let national_open_years = open_years
-        .clone()
-        .with_column(lit(NATIONAL).alias("region"));
+    // Cut the cases into runs of whole children and tally the runs in parallel.
+    let mut bounds = vec![0];
+    let step = (cases.len() / (rayon::current_num_threads() * 8)).max(1 << 14);
+    while let Some(&start) = bounds.last() {
+        let mut end = (start + step).min(cases.len());
+        while end < cases.len() && cases[end].child == cases[end - 1].child {
+            end += 1;
+        }
+        bounds.push(end);
+        if end == cases.len() {
+            break;
+        }
+    }
+    let tally = bounds
+        .par_windows(2)
+        .map(|w| {
+            let mut tally = Tally::new(first_year, last_year, regions);
+            let mut scratch = Scratch::default();
+            for child in cases[w[0]..w[1]].chunk_by(|a, b| a.child == b.child) {
+                tally_child(child, success, last_year, &mut tally, &mut scratch);
+            }
+            tally
+        })
+        .reduce(|| Tally::new(first_year, last_year, regions), Tally::merge);
 
-    let mut found = counts(frame.clone(), frame.clone(), open_years)?;
-    found.extend(counts(national, frame, national_open_years)?);
-
-    let mut regions: Vec<RegionIdx> = cases.iter().map(|c| c.region).collect();
-    regions.sort_unstable();
-    regions.dedup();
-    regions.sort_by_key(|r| reference::oblasts()[*r as usize].code.as_str());
-    let region_rows: Vec<Option<RegionIdx>> = std::iter::once(None)
-        .chain(regions.into_iter().map(Some))
+    let mut present = vec![false; regions];
+    for c in cases {
+        present[usize::from(c.region)] = true;
+    }
+    let mut region_rows: Vec<Option<RegionIdx>> = (0..regions as RegionIdx)
+        .filter(|r| present[usize::from(*r)])
+        .map(Some)
         .collect();
+    region_rows.sort_by_key(|r| r.map(|r| reference::oblasts()[r as usize].code.as_str()));
+    region_rows.insert(0, None);
 
     let mut rows = Vec::new();
     for measure in Measure::ALL {
         for region in &region_rows {
+            let slot = region.map_or(tally.national(), usize::from);
             for year in first_year..=last_year {
-                let key = (measure, region.map_or(NATIONAL, i32::from), year);
-                let (numerator, denominator) = found
-                    .get(&key)
-                    .copied()
-                    .unwrap_or((Some(0), (!measure.is_count()).then_some(0)));
+                let (numerator, denominator) = tally.get(measure, slot, year);
                 rows.push(make_row(
                     measure,
                     *region,
                     year,
-                    numerator,
-                    denominator,
+                    Some(numerator),
+                    Some(denominator),
                     as_of_date,
                 ));
             }
         }
     }
-    Ok(rows)
+    rows
 }
 
 fn make_row(
@@ -545,7 +518,7 @@ mod tests {
     //! Hand-computed fixtures: each test builds a handful of cases whose expected counts can be
     //! checked against SPEC §4 with pencil and paper.
     use super::*;
-    use crate::model::{Outcome::*, Pseudonym};
+    use crate::model::{Case, Outcome::*, Pseudonym};
 
     fn day(s: &str) -> Day {
         dates::to_day(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
@@ -557,6 +530,17 @@ mod tests {
 
     fn child(n: u8) -> Pseudonym {
         [n; 16]
+    }
+
+    /// The compact cases the measures read, sorted as deduplication leaves them.
+    fn links(cases: &[Case]) -> Vec<LinkCase> {
+        let mut links: Vec<LinkCase> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| LinkCase::new(c, i as u32))
+            .collect();
+        links.sort_by_key(|c| (c.child, c.case_type, c.opened));
+        links
     }
 
     struct Fixture(Vec<Case>);
@@ -625,7 +609,7 @@ mod tests {
         fn rates_with(&self, as_of: &str, success: &SuccessSets) -> Vec<RateRow> {
             let mut cases = self.0.clone();
             cases.sort_by_key(|c| (c.child, c.case_type, c.opened));
-            compute(&cases, success, day(as_of)).unwrap()
+            compute(&links(&cases), success, day(as_of))
         }
     }
 
@@ -943,11 +927,7 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort_by_key(|(m, r, y)| (*m, *r != "BG", *r, *y));
         assert_eq!(keys, sorted);
-        assert!(
-            compute(&[], &SuccessSets::default(), day("2024-01-01"))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(compute(&[], &SuccessSets::default(), day("2024-01-01")).is_empty());
     }
 
     mod laws {
@@ -1010,7 +990,7 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(48))]
             #[test]
             fn national_counts_are_regional_sums_when_no_child_moves(cases in arbitrary_cases()) {
-                let rows = compute(&cases, &SuccessSets::default(), day("2026-01-01")).unwrap();
+                let rows = compute(&links(&cases), &SuccessSets::default(), day("2026-01-01"));
                 for m in [Measure::PreventionClosed, Measure::ReintegrationClosed, Measure::Prevention12m, Measure::Reintegration12m] {
                     let years: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.year).collect();
                     for y in years {

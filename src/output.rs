@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::ingest::{InputFile, RejectSink, RowReject};
 use crate::measures::RateRow;
 use crate::model::{Case, Vocabulary};
-use crate::pseudonym::to_hex;
+use crate::pseudonym::{hex_into, to_hex};
 use crate::reference;
 
 /// A problem writing outputs. Exit code 1: the previous outputs are untouched.
@@ -329,30 +329,32 @@ pub const CASES_COLUMNS: [&str; 16] = [
 fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> PolarsResult<DataFrame> {
     let oblasts = reference::oblasts();
     let municipalities = reference::municipalities();
-    let hex = |p: &[u8; 16]| to_hex(p);
     let strs = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
     let date = |name: &str, values: Vec<Option<i32>>| -> PolarsResult<Column> {
         Column::new(name.into(), values).cast(&DataType::Date)
     };
+    // Pseudonyms as hex, written into one buffer per column rather than a string each.
+    let hex_column = |name: &str, values: &mut dyn Iterator<Item = Option<&[u8; 16]>>| {
+        let mut buf = Vec::with_capacity(cases.len() * 32);
+        let mut present = Vec::with_capacity(cases.len());
+        for v in values {
+            present.push(v.is_some());
+            hex_into(v.unwrap_or(&[0; 16]), &mut buf);
+        }
+        let texts: Vec<Option<&str>> = present
+            .iter()
+            .zip(buf.chunks_exact(32))
+            .map(|(p, hex)| {
+                // Hex digits are ASCII, so every 32-byte slice is valid UTF-8.
+                p.then(|| std::str::from_utf8(hex).unwrap_or_default())
+            })
+            .collect();
+        Column::new(name.into(), texts)
+    };
     let columns = vec![
-        Column::new(
-            "child".into(),
-            cases.iter().map(|c| hex(&c.child)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "family".into(),
-            cases
-                .iter()
-                .map(|c| c.family.as_ref().map(hex))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "case".into(),
-            cases
-                .iter()
-                .map(|c| c.case.as_ref().map(hex))
-                .collect::<Vec<_>>(),
-        ),
+        hex_column("child", &mut cases.iter().map(|c| Some(&c.child))),
+        hex_column("family", &mut cases.iter().map(|c| c.family.as_ref())),
+        hex_column("case", &mut cases.iter().map(|c| c.case.as_ref())),
         strs(
             "region",
             cases
@@ -433,34 +435,66 @@ fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> Polar
     DataFrame::new(cases.len(), columns)
 }
 
-/// Write `cases.parquet` in row groups of fixed size (deterministic bytes, bounded memory).
-pub fn write_cases(
-    path: &Path,
-    cases: &[Case],
-    offices: &[String],
-    files: &[InputFile],
-) -> Result<(), OutputError> {
-    let parquet_err = |e: PolarsError| OutputError::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let file = File::create(path).map_err(io_error(path))?;
-    let schema = cases_frame(&[], offices, files)
-        .map_err(parquet_err)?
-        .schema()
-        .clone();
-    let mut writer = ParquetWriter::new(BufWriter::new(file))
-        .with_compression(ParquetCompression::Snappy)
-        .batched(&schema)
-        .map_err(parquet_err)?;
-    for chunk in cases.chunks(PARQUET_BATCH_ROWS) {
-        let frame = cases_frame(chunk, offices, files).map_err(parquet_err)?;
-        writer.write_batch(&frame).map_err(parquet_err)?;
+/// Writes `cases.parquet` one batch of cases at a time, each batch a row group: bounded
+/// memory, and the same bytes for the same cases.
+pub struct CasesWriter<'a> {
+    path: PathBuf,
+    writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    offices: &'a [String],
+    files: &'a [InputFile],
+}
+
+/// Rows per Parquet row group of `cases.parquet`: hand `CasesWriter::write` batches this size.
+pub const CASES_BATCH_ROWS: usize = PARQUET_BATCH_ROWS;
+
+impl<'a> CasesWriter<'a> {
+    pub fn create(
+        path: &Path,
+        offices: &'a [String],
+        files: &'a [InputFile],
+    ) -> Result<CasesWriter<'a>, OutputError> {
+        let parquet_err = |e: PolarsError| OutputError::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let file = File::create(path).map_err(io_error(path))?;
+        let schema = cases_frame(&[], offices, files)
+            .map_err(parquet_err)?
+            .schema()
+            .clone();
+        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+            .with_compression(ParquetCompression::Snappy)
+            .batched(&schema)
+            .map_err(parquet_err)?;
+        Ok(CasesWriter {
+            path: path.to_path_buf(),
+            writer,
+            offices,
+            files,
+        })
     }
-    writer.finish().map_err(parquet_err)?;
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io_error(path))
+
+    fn parquet_error(&self, e: PolarsError) -> OutputError {
+        OutputError::Parquet {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn write(&mut self, cases: &[Case]) -> Result<(), OutputError> {
+        let frame =
+            cases_frame(cases, self.offices, self.files).map_err(|e| self.parquet_error(e))?;
+        self.writer
+            .write_batch(&frame)
+            .map_err(|e| self.parquet_error(e))
+    }
+
+    pub fn finish(self) -> Result<(), OutputError> {
+        self.writer.finish().map_err(|e| self.parquet_error(e))?;
+        File::open(&self.path)
+            .and_then(|f| f.sync_all())
+            .map_err(io_error(&self.path))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -102,15 +102,18 @@ proptest! {
         }
         let pipeline = config::parse(PIPELINE, &dir.path().join("p.toml")).unwrap();
         let key = Key::from_bytes([7; 32]);
+        let mut store = link::CaseStore::in_memory();
         let mut ingested = ingest::ingest(
             &pipeline,
             &key.pseudonymizer(),
             outcomes::dates::to_day(chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()),
+            &mut store,
             &mut DiscardRejects,
             &|_: &InputFile, _: u64| {},
         )
         .unwrap();
-        let cases = link::dedupe(std::mem::take(&mut ingested.cases), &mut ingested.files);
+        let linked = link::dedupe(store, &mut ingested.files).unwrap();
+        let cases = &linked.cases;
         let mut accepted = 0;
         for (file, rows) in ingested.files.iter().zip([&a_rows, &b_rows]) {
             prop_assert_eq!(file.rows_read, (rows.len() + repeat.min(rows.len())) as u64);

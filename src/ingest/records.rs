@@ -1,0 +1,408 @@
+//! Splitting export bytes into CSV records, fast enough to keep both cores busy.
+//! A file is read in chunks that end at a line break; each chunk is cut into pieces at line
+//! breaks and the pieces are parsed in parallel, each as if it began a record. That guess is
+//! wrong only when a quoted field holds a line break at a cut; the piece before then ends
+//! inside a record, which `parse_piece` reports, and the caller re-reads from there in order.
+
+use std::io::{self, Read};
+
+use sha2::{Digest, Sha256};
+
+/// Bytes read from a file at a time.
+pub const CHUNK_BYTES: usize = 8 << 20;
+/// The size a chunk is cut into for parallel parsing.
+pub const PIECE_BYTES: usize = 256 << 10;
+
+/// One record as csv_core split it.
+pub struct Record<'a> {
+    data: &'a [u8],
+    ends: &'a [usize],
+    /// Line breaks in the parsed bytes before the record's first byte.
+    pub newlines_before: u64,
+    /// Line breaks inside the record (in quoted fields), not counting its terminator.
+    pub inner_newlines: u64,
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.data[start..end])
+    }
+
+    /// A line with nothing on it but spaces (or the `\r` of a CRLF): not a row.
+    pub fn is_blank(&self) -> bool {
+        self.ends.len() == 1 && self.data.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
+/// How the parse of a piece ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PieceEnd {
+    /// Where an unfinished record starts, when the piece ended inside one (only possible when
+    /// the piece is not the end of the file); `None` when it ended between records.
+    pub unfinished_at: Option<usize>,
+    /// Line breaks in the bytes that were parsed (up to `unfinished_at`, when set).
+    pub newlines: u64,
+}
+
+/// A reusable csv_core reader with its output buffers.
+pub struct Splitter {
+    delimiter: u8,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|b| **b == b'\n').count() as u64
+}
+
+impl Splitter {
+    pub fn new(delimiter: u8) -> Splitter {
+        Splitter {
+            delimiter,
+            out: vec![0; 1 << 16],
+            ends: vec![0; 64],
+        }
+    }
+
+    fn reader(&self) -> csv_core::Reader {
+        csv_core::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            // Split on `\n` only: the `\r` of a CRLF stays at the end of the last field, where
+            // trimming removes it like any other space.
+            .terminator(csv_core::Terminator::Any(b'\n'))
+            .build()
+    }
+
+    /// Parse `bytes`, which begin at the start of a record, calling `on_record` for each record.
+    /// When `at_eof`, a final record without a line break (or with an unclosed quote) is a
+    /// record; otherwise the piece's end is reported as unfinished and that record is left for
+    /// the caller to re-read with what follows.
+    pub fn parse_piece(
+        &mut self,
+        bytes: &[u8],
+        at_eof: bool,
+        mut on_record: impl FnMut(&Record<'_>),
+    ) -> PieceEnd {
+        use csv_core::ReadRecordResult as R;
+        let mut reader = self.reader();
+        let mut pos = 0;
+        let mut record_start = 0;
+        let (mut nout, mut nend) = (0, 0);
+        let mut newlines = 0u64;
+        loop {
+            let input = &bytes[pos..];
+            let at_end = input.is_empty();
+            if at_end && !at_eof {
+                // Is a record pending? Give the reader the end of input on a copy.
+                let mut probe = reader.clone();
+                let (res, _, _, _) = probe.read_record(&[], &mut [0; 0], &mut [0; 0]);
+                let pending = !matches!(res, R::End);
+                let started = record_start < bytes.len();
+                return if pending && started {
+                    let skipped = bytes[record_start..]
+                        .iter()
+                        .take_while(|b| **b == b'\n')
+                        .count();
+                    PieceEnd {
+                        unfinished_at: Some(record_start + skipped),
+                        newlines: newlines + skipped as u64,
+                    }
+                } else {
+                    PieceEnd {
+                        unfinished_at: None,
+                        newlines: newlines + count_newlines(&bytes[record_start..]),
+                    }
+                };
+            }
+            let (res, nin, o, e) =
+                reader.read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            pos += nin;
+            nout += o;
+            nend += e;
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull => {
+                    let len = self.out.len();
+                    self.out.resize(len * 2, 0);
+                }
+                R::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                R::Record => {
+                    let raw = &bytes[record_start..pos];
+                    let skipped = raw.iter().take_while(|b| **b == b'\n').count();
+                    let body = &raw[skipped..];
+                    let terminated = body.last() == Some(&b'\n');
+                    let record_newlines = count_newlines(body);
+                    let record = Record {
+                        data: &self.out[..nout],
+                        ends: &self.ends[..nend],
+                        newlines_before: newlines + skipped as u64,
+                        inner_newlines: record_newlines - u64::from(terminated),
+                    };
+                    on_record(&record);
+                    newlines += skipped as u64 + record_newlines;
+                    record_start = pos;
+                    nout = 0;
+                    nend = 0;
+                }
+                R::End => {
+                    return PieceEnd {
+                        unfinished_at: None,
+                        newlines: newlines + count_newlines(&bytes[record_start..]),
+                    };
+                }
+            }
+        }
+    }
+
+    /// The first record of `bytes` (the header) as owned fields, and where the next record
+    /// starts; `None` when `bytes` hold no complete record and more may follow.
+    pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<(Vec<Vec<u8>>, usize)> {
+        use csv_core::ReadRecordResult as R;
+        let mut reader = self.reader();
+        let (mut pos, mut nout, mut nend) = (0, 0, 0);
+        loop {
+            let input = &bytes[pos..];
+            if input.is_empty() && !at_eof {
+                return None;
+            }
+            let (res, nin, o, e) =
+                reader.read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            pos += nin;
+            nout += o;
+            nend += e;
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull => {
+                    let len = self.out.len();
+                    self.out.resize(len * 2, 0);
+                }
+                R::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                R::Record => {
+                    let record = Record {
+                        data: &self.out[..nout],
+                        ends: &self.ends[..nend],
+                        newlines_before: 0,
+                        inner_newlines: 0,
+                    };
+                    if record.is_blank() {
+                        nout = 0;
+                        nend = 0;
+                        continue;
+                    }
+                    let fields = (0..record.len())
+                        .map(|i| record.get(i).unwrap_or_default().to_vec())
+                        .collect();
+                    return Some((fields, pos));
+                }
+                R::End => return Some((Vec::new(), pos)),
+            }
+        }
+    }
+}
+
+/// Cut `chunk` into pieces of about `PIECE_BYTES` that end at line breaks.
+pub fn pieces(chunk: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(chunk.len() / PIECE_BYTES + 1);
+    let mut start = 0;
+    while start < chunk.len() {
+        let mut end = (start + PIECE_BYTES).min(chunk.len());
+        if end < chunk.len() {
+            end = match memchr::memchr(b'\n', &chunk[end..]) {
+                Some(i) => end + i + 1,
+                None => chunk.len(),
+            };
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// Reads a file in chunks that end at a line break, hashing every byte on the way.
+pub struct ChunkReader<R> {
+    inner: R,
+    hasher: Sha256,
+    /// Bytes read from the file so far.
+    pub bytes_read: u64,
+    carry: Vec<u8>,
+    done: bool,
+}
+
+/// A chunk of a file: whole lines, except that the last chunk may end without a line break.
+pub struct Chunk {
+    pub bytes: Vec<u8>,
+    pub at_eof: bool,
+}
+
+impl<R: Read> ChunkReader<R> {
+    pub fn new(inner: R) -> ChunkReader<R> {
+        ChunkReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes_read: 0,
+            carry: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Read into `buf` until it holds `want` bytes or the file ends; false at the end.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+        let start = buf.len();
+        buf.resize(start.max(want), 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            match self.inner.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    buf.truncate(filled);
+                    self.hasher.update(&buf[start..]);
+                    self.bytes_read += (filled - start) as u64;
+                    return Ok(false);
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.hasher.update(&buf[start..]);
+        self.bytes_read += (filled - start) as u64;
+        Ok(true)
+    }
+
+    /// The next chunk; after a chunk with `at_eof`, `None`.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut want = CHUNK_BYTES.max(buf.len() + CHUNK_BYTES / 2);
+        loop {
+            let searched = buf.len();
+            if !self.fill(&mut buf, want)? {
+                self.done = true;
+                return Ok(Some(Chunk {
+                    bytes: buf,
+                    at_eof: true,
+                }));
+            }
+            // A line longer than a chunk: read on until it ends.
+            if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
+                let cut = searched + i + 1;
+                self.carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                return Ok(Some(Chunk {
+                    bytes: buf,
+                    at_eof: false,
+                }));
+            }
+            want = buf.len() * 2;
+        }
+    }
+
+    /// The SHA-256 of the whole file; reads whatever is left unread first.
+    pub fn finish(mut self) -> io::Result<[u8; 32]> {
+        let mut rest = Vec::new();
+        while self.fill(&mut rest, CHUNK_BYTES)? {
+            rest.clear();
+        }
+        Ok(self.hasher.finalize().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(bytes: &[u8], at_eof: bool) -> (Vec<(u64, Vec<String>)>, PieceEnd) {
+        let mut out = Vec::new();
+        let end = Splitter::new(b',').parse_piece(bytes, at_eof, |r| {
+            out.push((
+                r.newlines_before,
+                (0..r.len())
+                    .map(|i| String::from_utf8_lossy(r.get(i).unwrap()).into_owned())
+                    .collect(),
+            ))
+        });
+        (out, end)
+    }
+
+    #[test]
+    fn records_know_their_lines_across_blank_lines_and_quoted_breaks() {
+        let (recs, end) = records(b"a,b\n\n\"x\ny\",z\nc,d\n", false);
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].0, 0);
+        assert_eq!(recs[1], (2, vec!["x\ny".to_string(), "z".to_string()]));
+        assert_eq!(recs[2].0, 4);
+        assert_eq!(
+            end,
+            PieceEnd {
+                unfinished_at: None,
+                newlines: 5
+            }
+        );
+    }
+
+    #[test]
+    fn a_piece_that_ends_inside_a_quote_is_unfinished() {
+        let bytes = b"a,b\nc,\"open\n";
+        let (recs, end) = records(bytes, false);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(end.unfinished_at, Some(4));
+        assert_eq!(end.newlines, 1);
+        // At the end of the file the same bytes are a record.
+        let (recs, end) = records(bytes, true);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(end.unfinished_at, None);
+    }
+
+    #[test]
+    fn pieces_end_at_line_breaks_and_cover_the_chunk() {
+        let line = b"0123456789,abcdefghij\n";
+        let chunk: Vec<u8> = line
+            .iter()
+            .copied()
+            .cycle()
+            .take(line.len() * 40_000)
+            .collect();
+        let ps = pieces(&chunk);
+        assert!(ps.len() > 1);
+        assert_eq!(ps[0].start, 0);
+        assert_eq!(ps.last().unwrap().end, chunk.len());
+        for w in ps.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            assert_eq!(chunk[w[0].end - 1], b'\n');
+        }
+    }
+
+    #[test]
+    fn chunks_end_at_line_breaks_and_hash_the_whole_file() {
+        let text: Vec<u8> = b"x,y,z\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(6 * 3_000_000 + 2)
+            .collect();
+        let mut reader = ChunkReader::new(&text[..]);
+        let mut seen = Vec::new();
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            if !chunk.at_eof {
+                assert_eq!(chunk.bytes.last(), Some(&b'\n'));
+            }
+            seen.extend_from_slice(&chunk.bytes);
+        }
+        assert_eq!(seen, text);
+        let digest: [u8; 32] = Sha256::digest(&text).into();
+        assert_eq!(reader.finish().unwrap(), digest);
+    }
+}
