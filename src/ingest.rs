@@ -428,11 +428,13 @@ enum ParsedRow {
         line: u64,
         reject: RowReject,
     },
-    /// A record without the header's width; the message needs the line in the file.
+    /// A record without the header's width, or one the end of the file cut inside a quote;
+    /// the message needs the line in the file.
     WrongShape {
         line: u64,
         columns: usize,
         inner_newlines: u64,
+        unclosed: bool,
     },
 }
 
@@ -453,11 +455,12 @@ fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceRes
             return;
         }
         let line = rec.newlines_before;
-        if rec.len() != row_ctx.header_len {
+        if rec.len() != row_ctx.header_len || rec.unclosed_quote {
             rows.push(ParsedRow::WrongShape {
                 line,
                 columns: rec.len(),
                 inner_newlines: rec.inner_newlines,
+                unclosed: rec.unclosed_quote,
             });
             return;
         }
@@ -540,9 +543,11 @@ impl Merge<'_> {
                     line,
                     columns,
                     inner_newlines,
+                    unclosed,
                 } => {
                     let line = self.lines_done + line + 1;
-                    let reject = wrong_shape(line, columns, self.header_len, inner_newlines);
+                    let reject =
+                        wrong_shape(line, columns, self.header_len, inner_newlines, unclosed);
                     self.reject(line, reject)?;
                 }
             }
@@ -896,10 +901,26 @@ fn map_columns(
     Ok(ColumnIndex { index })
 }
 
-/// The reject of a record that does not have the header's width. A record that runs over
-/// several lines is a quote that was opened and never closed: say so, and which lines it
-/// swallowed.
-fn wrong_shape(line: u64, columns: usize, header_len: usize, inner_newlines: u64) -> RowReject {
+/// The reject of a record that does not have the header's width or that the end of the file
+/// cut inside a quote. A record that runs over several lines and then has the wrong shape, or
+/// never ends its quote, is a quote that was opened and never closed: say so, and which lines
+/// it swallowed.
+fn wrong_shape(
+    line: u64,
+    columns: usize,
+    header_len: usize,
+    inner_newlines: u64,
+    unclosed: bool,
+) -> RowReject {
+    if unclosed && inner_newlines == 0 {
+        return RowReject {
+            field: None,
+            reason: RejectReason::UnterminatedQuote,
+            message: format!(
+                "a quoted field (\"…\") on line {line}, the last line, is never closed; fix the quote and export again"
+            ),
+        };
+    }
     if inner_newlines > 0 {
         return RowReject {
             field: None,
@@ -1304,5 +1325,99 @@ impl<'a> RowContext<'a> {
             },
             office,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::pseudonym::Key;
+
+    const PIPELINE: &str = r#"name = "t"
+key_file = "unused.key"
+
+[[sources]]
+name = "s"
+path = "unused/*.csv"
+region = "VAR"
+
+[sources.columns]
+child_id = "id"
+case_type = "type"
+opened = "opened"
+closed = "closed"
+outcome = "outcome"
+"#;
+
+    fn ingest_text(text: &str) -> (Vec<Case>, InputFile) {
+        let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
+        let key = Key::from_bytes([1; 32]);
+        ingest_bytes(
+            &pipeline,
+            0,
+            Path::new("t.csv"),
+            text.as_bytes(),
+            &key.pseudonymizer(),
+            30_000,
+        )
+        .unwrap()
+    }
+
+    /// Rows whose notes hold quoted line breaks, enough of them to span many pieces and two
+    /// chunks, so cuts fall inside quotes: every row and line must still come out right.
+    #[test]
+    fn quoted_line_breaks_across_piece_and_chunk_cuts() {
+        let mut text = String::from("id,type,opened,closed,outcome,notes\n");
+        let rows = 120_000;
+        let note = "x".repeat(40);
+        for i in 0..rows {
+            text.push_str(&format!(
+                "C{i},prevention,01.02.2020,,,\"{note}\n{note}\n\"\n"
+            ));
+        }
+        assert!(text.len() > records::CHUNK_BYTES + records::PIECE_BYTES);
+        let (cases, file) = ingest_text(&text);
+        assert_eq!(file.rows_read, rows);
+        assert_eq!(file.rows_rejected, 0, "{:?}", file.reject_counts);
+        assert_eq!(cases.len() as u64, rows);
+        for (i, c) in cases.iter().enumerate() {
+            // The header is line 1; each row takes three lines.
+            assert_eq!(c.line, 2 + 3 * i as u64);
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_mid_file_swallows_the_rest_as_one_row() {
+        let mut text = String::from("id,type,opened,closed,outcome,notes\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("C{i},prevention,01.02.2020,,,fine\n"));
+        }
+        text.push_str("C-open,prevention,01.02.2020,,,\"never closed\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("D{i},prevention,01.02.2020,,,fine\n"));
+        }
+        let (cases, file) = ingest_text(&text);
+        assert_eq!(
+            (cases.len(), file.rows_read),
+            (50_000, 50_001),
+            "{:?}",
+            file.reject_counts
+        );
+        assert_eq!(file.rows_read, 50_001);
+        assert_eq!(
+            file.reject_counts
+                .get(&(RejectReason::UnterminatedQuote, None))
+                .copied(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_a_last_line_without_a_break() {
+        let text = "id,type,opened,closed,outcome\r\nA,prevention,01.02.2020,,\r\n\r\n\nB,prevention,02.02.2020,,";
+        let (cases, file) = ingest_text(text);
+        assert_eq!(file.rows_read, 2);
+        assert_eq!(cases.iter().map(|c| c.line).collect::<Vec<_>>(), vec![2, 5]);
     }
 }

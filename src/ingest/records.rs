@@ -21,6 +21,8 @@ pub struct Record<'a> {
     pub newlines_before: u64,
     /// Line breaks inside the record (in quoted fields), not counting its terminator.
     pub inner_newlines: u64,
+    /// The file ended inside a quoted field of this record.
+    pub unclosed_quote: bool,
 }
 
 impl<'a> Record<'a> {
@@ -141,11 +143,16 @@ impl Splitter {
                     let body = &raw[skipped..];
                     let terminated = body.last() == Some(&b'\n');
                     let record_newlines = count_newlines(body);
+                    // A record that only the end of the file ended, with an odd number of
+                    // quotes, was inside a quoted field when the file ran out.
+                    let unclosed_quote =
+                        at_end && body.iter().filter(|b| **b == b'"').count() % 2 == 1;
                     let record = Record {
                         data: &self.out[..nout],
                         ends: &self.ends[..nend],
                         newlines_before: newlines + skipped as u64,
                         inner_newlines: record_newlines - u64::from(terminated),
+                        unclosed_quote,
                     };
                     on_record(&record);
                     newlines += skipped as u64 + record_newlines;
@@ -195,6 +202,7 @@ impl Splitter {
                         ends: &self.ends[..nend],
                         newlines_before: 0,
                         inner_newlines: 0,
+                        unclosed_quote: false,
                     };
                     if record.is_blank() {
                         nout = 0;
