@@ -247,6 +247,9 @@ impl<T: Copy> LabelMap<T> {
 
     /// The value of a raw label, ignoring case and surrounding spaces.
     pub fn get(&self, raw: &str) -> Option<T> {
+        if self.exact.is_empty() {
+            return None;
+        }
         let trimmed = raw.trim();
         self.exact
             .get(trimmed)

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::config::{EncodingChoice, Field, FieldClass, IdScheme, Pipeline, Source};
+use crate::config::{EncodingChoice, Field, FieldClass, IdScheme, LabelMap, Pipeline, Source};
 use crate::dates::{self, DateError};
-use crate::model::{Case, Day, RegionIdx};
+use crate::model::{Case, Day, RegionIdx, Vocabulary};
 use crate::pseudonym::{self, Domain, Pseudonymizer, to_hex};
 use crate::reference::{self, lookup_key};
 
@@ -450,6 +450,7 @@ fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceRes
     let mut offices: Vec<String> = Vec::new();
     let mut office_index: HashMap<String, u32> = HashMap::new();
     let mut last_office: Option<(String, u32)> = None;
+    let mut memo = Memo::default();
     let end = Splitter::new(row_ctx.delimiter).parse_piece(bytes, at_eof, |rec| {
         if rec.is_blank() {
             return;
@@ -464,7 +465,7 @@ fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceRes
             });
             return;
         }
-        match row_ctx.process(rec) {
+        match row_ctx.process(rec, &mut memo) {
             Ok((mut case, office)) => {
                 case.line = line;
                 case.office = match &last_office {
@@ -938,6 +939,138 @@ fn wrong_shape(
     }
 }
 
+/// What a piece has already resolved: offices write the same few labels, regions and dates on
+/// row after row, so each distinct raw value of a field is decoded, folded and looked up once
+/// per piece. Only successes are kept; a value that is rejected is looked at afresh each time,
+/// so reject messages are built exactly as without the memo.
+#[derive(Default)]
+struct Memo {
+    fields: [HashMap<Box<[u8]>, i32, foldhash::fast::FixedState>; Field::ALL.len()],
+    /// Where identifiers are normalized, reused from row to row.
+    normalized: String,
+}
+
+/// A resolved empty field.
+const MEMO_NONE: i32 = i32::MIN;
+
+impl Memo {
+    fn raw<'r>(ctx: &RowContext<'_>, rec: &Record<'r>, field: Field) -> Option<&'r [u8]> {
+        ctx.columns
+            .get(field)
+            .map(|i| rec.get(i).unwrap_or_default())
+    }
+
+    /// Resolve `field` of `rec`: from the memo, or by `slow` (which reads, decodes and looks
+    /// the value up) and then remembered.
+    fn resolve<T>(
+        &mut self,
+        ctx: &RowContext<'_>,
+        rec: &Record<'_>,
+        field: Field,
+        to_code: impl Fn(&T) -> i32,
+        from_code: impl Fn(i32) -> Option<T>,
+        slow: impl FnOnce() -> Result<Option<T>, RowReject>,
+    ) -> Result<Option<T>, RowReject> {
+        let Some(raw) = Self::raw(ctx, rec, field) else {
+            return slow();
+        };
+        let map = &mut self.fields[field as usize];
+        if let Some(&code) = map.get(raw) {
+            if code == MEMO_NONE {
+                return Ok(None);
+            }
+            if let Some(value) = from_code(code) {
+                return Ok(Some(value));
+            }
+        }
+        let value = slow()?;
+        map.insert(raw.into(), value.as_ref().map_or(MEMO_NONE, to_code));
+        Ok(value)
+    }
+
+    fn label<T: Vocabulary>(
+        &mut self,
+        ctx: &RowContext<'_>,
+        rec: &Record<'_>,
+        field: Field,
+        labels: &LabelMap<T>,
+    ) -> Result<Option<T>, RowReject> {
+        self.resolve(
+            ctx,
+            rec,
+            field,
+            |v| {
+                T::ALL
+                    .iter()
+                    .position(|x| x == v)
+                    .map_or(MEMO_NONE, |i| i as i32)
+            },
+            |code| T::ALL.get(code as usize).copied(),
+            || match ctx.text(rec, field)? {
+                Some(text) => labels
+                    .get(&text)
+                    .map(Some)
+                    .ok_or_else(|| ctx.unknown_label(field, &text)),
+                None => Ok(None),
+            },
+        )
+    }
+
+    fn date(
+        &mut self,
+        ctx: &RowContext<'_>,
+        rec: &Record<'_>,
+        field: Field,
+    ) -> Result<Option<Day>, RowReject> {
+        self.resolve(ctx, rec, field, |d| *d, Some, || ctx.date(rec, field))
+    }
+
+    fn region(
+        &mut self,
+        ctx: &RowContext<'_>,
+        rec: &Record<'_>,
+        field: Field,
+    ) -> Result<Option<RegionIdx>, RowReject> {
+        self.resolve(
+            ctx,
+            rec,
+            field,
+            |r| i32::from(*r),
+            |code| u8::try_from(code).ok(),
+            || ctx.region(rec, field),
+        )
+    }
+
+    /// A municipality depends on the row's region too: the memo keeps the region it was
+    /// resolved for, and another region looks it up again.
+    fn municipality(
+        &mut self,
+        ctx: &RowContext<'_>,
+        rec: &Record<'_>,
+        region: RegionIdx,
+    ) -> Result<Option<u16>, RowReject> {
+        let key = i32::from(region) << 16;
+        self.resolve(
+            ctx,
+            rec,
+            Field::Municipality,
+            |m| key | i32::from(*m),
+            |code| (code & !0xffff == key).then_some((code & 0xffff) as u16),
+            || match ctx.text(rec, Field::Municipality)? {
+                None => Ok(None),
+                Some(text) => ctx
+                    .source
+                    .labels
+                    .municipality
+                    .get(&text)
+                    .or_else(|| reference::find_municipality(&text, region))
+                    .map(Some)
+                    .ok_or_else(|| ctx.unknown_label(Field::Municipality, &text)),
+            },
+        )
+    }
+}
+
 struct RowContext<'a> {
     source: &'a Source,
     columns: &'a ColumnIndex,
@@ -1119,22 +1252,30 @@ impl<'a> RowContext<'a> {
             })
     }
 
-    fn pseudonym(&self, domain: Domain, raw: &str) -> Option<crate::model::Pseudonym> {
-        let mut normalized = String::with_capacity(raw.len());
-        pseudonym::normalize_into(raw, &mut normalized);
-        (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, &normalized))
+    fn pseudonym(
+        &self,
+        domain: Domain,
+        raw: &str,
+        normalized: &mut String,
+    ) -> Option<crate::model::Pseudonym> {
+        pseudonym::normalize_into(raw, normalized);
+        (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, normalized))
     }
 
     /// Validate and convert one record of the header's width: a case (line and office index
     /// filled in by the caller, which interns the returned office name) or the first problem
     /// found, fields checked in SPEC §2's order.
-    fn process<'r>(&self, rec: &Record<'r>) -> Result<(Case, Cow<'r, str>), RowReject>
+    fn process<'r>(
+        &self,
+        rec: &Record<'r>,
+        memo: &mut Memo,
+    ) -> Result<(Case, Cow<'r, str>), RowReject>
     where
         'a: 'r,
     {
         let child_raw = self.required(rec, Field::ChildId)?;
-        let mut child_id = String::with_capacity(child_raw.len());
-        pseudonym::normalize_into(&child_raw, &mut child_id);
+        let child_id = &mut memo.normalized;
+        pseudonym::normalize_into(&child_raw, child_id);
         if child_id.is_empty() {
             return Err(self.reject(
                 Some(Field::ChildId),
@@ -1146,7 +1287,7 @@ impl<'a> RowContext<'a> {
             ));
         }
         if self.source.child_id_scheme == IdScheme::Egn
-            && !(pseudonym::is_valid_egn(&child_id) || pseudonym::is_valid_lnch(&child_id))
+            && !(pseudonym::is_valid_egn(child_id) || pseudonym::is_valid_lnch(child_id))
         {
             return Err(self.reject(
                 Some(Field::ChildId),
@@ -1157,17 +1298,17 @@ impl<'a> RowContext<'a> {
                 ),
             ));
         }
-        let child = self.pseudonymizer.pseudonym(Domain::Child, &child_id);
+        let child = self.pseudonymizer.pseudonym(Domain::Child, child_id);
         let family = match self.text(rec, Field::FamilyId)? {
-            Some(raw) => self.pseudonym(Domain::Family, &raw),
+            Some(raw) => self.pseudonym(Domain::Family, &raw, &mut memo.normalized),
             None => None,
         };
         let case = match self.text(rec, Field::CaseId)? {
-            Some(raw) => self.pseudonym(Domain::Case, &raw),
+            Some(raw) => self.pseudonym(Domain::Case, &raw, &mut memo.normalized),
             None => None,
         };
 
-        let region = match self.region(rec, Field::Region)? {
+        let region = match memo.region(self, rec, Field::Region)? {
             Some(r) => r,
             None => self.source.fixed_region.ok_or_else(|| {
                 self.reject(
@@ -1192,27 +1333,22 @@ impl<'a> RowContext<'a> {
                     .unwrap_or(self.source.name.as_str()),
             ),
         };
-        let municipality = match self.text(rec, Field::Municipality)? {
-            None => None,
-            Some(text) => Some(
-                self.source
-                    .labels
-                    .municipality
-                    .get(&text)
-                    .or_else(|| reference::find_municipality(&text, region))
-                    .ok_or_else(|| self.unknown_label(Field::Municipality, &text))?,
-            ),
-        };
+        let municipality = memo.municipality(self, rec, region)?;
 
-        let case_type_text = self.required(rec, Field::CaseType)?;
-        let case_type = self
-            .source
-            .labels
-            .case_type
-            .get(&case_type_text)
-            .ok_or_else(|| self.unknown_label(Field::CaseType, &case_type_text))?;
+        let case_type = memo
+            .label(self, rec, Field::CaseType, &self.source.labels.case_type)?
+            .ok_or_else(|| {
+                self.reject(
+                    Some(Field::CaseType),
+                    RejectReason::MissingRequired,
+                    format!(
+                        "{} is empty; every case needs it",
+                        self.column_label(Field::CaseType)
+                    ),
+                )
+            })?;
 
-        let opened = self.date(rec, Field::Opened)?.ok_or_else(|| {
+        let opened = memo.date(self, rec, Field::Opened)?.ok_or_else(|| {
             self.reject(
                 Some(Field::Opened),
                 RejectReason::MissingRequired,
@@ -1222,7 +1358,7 @@ impl<'a> RowContext<'a> {
                 ),
             )
         })?;
-        let closed = self.date(rec, Field::Closed)?;
+        let closed = memo.date(self, rec, Field::Closed)?;
         if let Some(c) = closed
             && c < opened
         {
@@ -1239,18 +1375,8 @@ impl<'a> RowContext<'a> {
 
         // An outcome only means something once the case is closed; the label an export keeps
         // on open cases ("в процес") is not read, so `outcome` is null exactly when `closed` is.
-        let outcome_text = match closed {
-            Some(_) => self.text(rec, Field::Outcome)?,
-            None => None,
-        };
-        let outcome = match outcome_text {
-            Some(text) => Some(
-                self.source
-                    .labels
-                    .outcome
-                    .get(&text)
-                    .ok_or_else(|| self.unknown_label(Field::Outcome, &text))?,
-            ),
+        let outcome = match closed {
+            Some(_) => memo.label(self, rec, Field::Outcome, &self.source.labels.outcome)?,
             None => None,
         };
         match (closed, outcome) {
@@ -1279,30 +1405,18 @@ impl<'a> RowContext<'a> {
             _ => {}
         }
 
-        let placement_type = match self.text(rec, Field::PlacementType)? {
-            Some(text) => Some(
-                self.source
-                    .labels
-                    .placement_type
-                    .get(&text)
-                    .ok_or_else(|| self.unknown_label(Field::PlacementType, &text))?,
-            ),
-            None => None,
-        };
-        let placement_region = self.region(rec, Field::PlacementRegion)?;
+        let placement_type = memo.label(
+            self,
+            rec,
+            Field::PlacementType,
+            &self.source.labels.placement_type,
+        )?;
+        let placement_region = memo.region(self, rec, Field::PlacementRegion)?;
+        // Birth dates hardly repeat, so they skip the memo.
         let birth_year = self
             .date(rec, Field::BirthDate)?
             .map(|d| dates::year_of(d) as i16);
-        let sex = match self.text(rec, Field::Sex)? {
-            Some(text) => Some(
-                self.source
-                    .labels
-                    .sex
-                    .get(&text)
-                    .ok_or_else(|| self.unknown_label(Field::Sex, &text))?,
-            ),
-            None => None,
-        };
+        let sex = memo.label(self, rec, Field::Sex, &self.source.labels.sex)?;
 
         Ok((
             Case {

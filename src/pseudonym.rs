@@ -75,6 +75,24 @@ pub fn normalize_into(raw: &str, out: &mut String) {
         );
         return;
     }
+    // Latin and the basic Cyrillic alphabet (А–я) are NFKC already, and uppercasing keeps
+    // them there: one pass of plain character mapping, as for ASCII.
+    if trimmed
+        .chars()
+        .all(|c| c.is_ascii() || ('\u{0410}'..='\u{044F}').contains(&c))
+    {
+        for c in trimmed.chars() {
+            if is_removed(c) {
+                continue;
+            }
+            let upper = match c {
+                'а'..='я' => char::from_u32(c as u32 - 0x20).unwrap_or(c),
+                c => c.to_ascii_uppercase(),
+            };
+            out.push(fold_lookalike(upper));
+        }
+        return;
+    }
     normalize_unicode_once(trimmed, out);
     // Uppercasing can leave a decomposed sequence that NFKC would compose (`ΐ` → `Ϊ́`), so
     // the steps are not idempotent for a few exotic characters: repeat them to a fixed point.
@@ -453,6 +471,15 @@ mod tests {
         }
 
         proptest! {
+            #[test]
+            fn the_alphabet_fast_path_agrees_with_the_unicode_steps(
+                raw in "[ 0-9A-Za-z./-]{0,3}[А-Яа-я0-9 ./-]{0,12}[A-Za-z0-9]{0,3}"
+            ) {
+                let mut slow = String::new();
+                normalize_unicode_once(&raw, &mut slow);
+                prop_assert_eq!(normalize(&raw), slow);
+            }
+
             #[test]
             fn normalization_is_idempotent(raw in any::<String>()) {
                 let once = normalize(&raw);

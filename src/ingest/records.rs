@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use sha2::{Digest, Sha256};
 
 /// Bytes read from a file at a time.
-pub const CHUNK_BYTES: usize = 8 << 20;
+pub const CHUNK_BYTES: usize = 2 << 20;
 /// The size a chunk is cut into for parallel parsing.
 pub const PIECE_BYTES: usize = 256 << 10;
 
@@ -17,6 +17,9 @@ pub const PIECE_BYTES: usize = 256 << 10;
 pub struct Record<'a> {
     data: &'a [u8],
     ends: &'a [usize],
+    /// Bytes between one field's end and the next one's start: 0 in csv_core's output, 1 (the
+    /// delimiter) when fields are read straight from the line.
+    gap: usize,
     /// Line breaks in the parsed bytes before the record's first byte.
     pub newlines_before: u64,
     /// Line breaks inside the record (in quoted fields), not counting its terminator.
@@ -32,13 +35,22 @@ impl<'a> Record<'a> {
 
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.data[start..end])
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] + self.gap
+        };
+        self.data.get(start..end)
     }
 
     /// A line with nothing on it but spaces (or the `\r` of a CRLF): not a row.
     pub fn is_blank(&self) -> bool {
-        self.ends.len() == 1 && self.data.iter().all(u8::is_ascii_whitespace)
+        self.ends.len() == 1
+            && self
+                .get(0)
+                .unwrap_or_default()
+                .iter()
+                .all(u8::is_ascii_whitespace)
     }
 }
 
@@ -55,6 +67,8 @@ pub struct PieceEnd {
 /// A reusable csv_core reader with its output buffers.
 pub struct Splitter {
     delimiter: u8,
+    /// Built once: building csv_core's state machine costs more than reading a line.
+    reader: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
 }
@@ -67,14 +81,15 @@ impl Splitter {
     pub fn new(delimiter: u8) -> Splitter {
         Splitter {
             delimiter,
-            out: vec![0; 1 << 16],
-            ends: vec![0; 64],
+            reader: Self::build_reader(delimiter),
+            out: vec![0; 1 << 10],
+            ends: vec![0; 32],
         }
     }
 
-    fn reader(&self) -> csv_core::Reader {
+    fn build_reader(delimiter: u8) -> csv_core::Reader {
         csv_core::ReaderBuilder::new()
-            .delimiter(self.delimiter)
+            .delimiter(delimiter)
             // Split on `\n` only: the `\r` of a CRLF stays at the end of the last field, where
             // trimming removes it like any other space.
             .terminator(csv_core::Terminator::Any(b'\n'))
@@ -85,42 +100,78 @@ impl Splitter {
     /// When `at_eof`, a final record without a line break (or with an unclosed quote) is a
     /// record; otherwise the piece's end is reported as unfinished and that record is left for
     /// the caller to re-read with what follows.
+    ///
+    /// A line without a quote is split at its delimiters directly (most lines of an export);
+    /// a line with one goes through csv_core, which may read on over quoted line breaks.
     pub fn parse_piece(
         &mut self,
         bytes: &[u8],
         at_eof: bool,
         mut on_record: impl FnMut(&Record<'_>),
     ) -> PieceEnd {
-        use csv_core::ReadRecordResult as R;
-        let mut reader = self.reader();
         let mut pos = 0;
-        let mut record_start = 0;
-        let (mut nout, mut nend) = (0, 0);
         let mut newlines = 0u64;
+        let mut line_ends = Vec::new();
+        while pos < bytes.len() {
+            let rest = &bytes[pos..];
+            if let Some(len) = memchr::memchr(b'\n', rest)
+                && memchr::memchr(b'"', &rest[..len]).is_none()
+            {
+                let line = &rest[..len];
+                if !line.is_empty() {
+                    line_ends.clear();
+                    line_ends.extend(memchr::memchr_iter(self.delimiter, line));
+                    line_ends.push(line.len());
+                    on_record(&Record {
+                        data: line,
+                        ends: &line_ends,
+                        gap: 1,
+                        newlines_before: newlines,
+                        inner_newlines: 0,
+                        unclosed_quote: false,
+                    });
+                }
+                newlines += 1;
+                pos += len + 1;
+                continue;
+            }
+            match self.quoted_record(rest, at_eof, newlines, &mut on_record) {
+                Some(used) => {
+                    newlines += count_newlines(&rest[..used]);
+                    pos += used;
+                }
+                None => {
+                    return PieceEnd {
+                        unfinished_at: Some(pos),
+                        newlines,
+                    };
+                }
+            }
+        }
+        PieceEnd {
+            unfinished_at: None,
+            newlines,
+        }
+    }
+
+    /// Read the one record at the start of `bytes` with csv_core and hand it to `on_record`;
+    /// the bytes it used, or `None` when it does not end within `bytes` and more may follow.
+    fn quoted_record(
+        &mut self,
+        bytes: &[u8],
+        at_eof: bool,
+        newlines_before: u64,
+        on_record: &mut impl FnMut(&Record<'_>),
+    ) -> Option<usize> {
+        use csv_core::ReadRecordResult as R;
+        let reader = &mut self.reader;
+        reader.reset();
+        let (mut pos, mut nout, mut nend) = (0, 0, 0);
         loop {
             let input = &bytes[pos..];
             let at_end = input.is_empty();
             if at_end && !at_eof {
-                // Is a record pending? Give the reader the end of input on a copy.
-                let mut probe = reader.clone();
-                let (res, _, _, _) = probe.read_record(&[], &mut [0; 0], &mut [0; 0]);
-                let pending = !matches!(res, R::End);
-                let started = record_start < bytes.len();
-                return if pending && started {
-                    let skipped = bytes[record_start..]
-                        .iter()
-                        .take_while(|b| **b == b'\n')
-                        .count();
-                    PieceEnd {
-                        unfinished_at: Some(record_start + skipped),
-                        newlines: newlines + skipped as u64,
-                    }
-                } else {
-                    PieceEnd {
-                        unfinished_at: None,
-                        newlines: newlines + count_newlines(&bytes[record_start..]),
-                    }
-                };
+                return None;
             }
             let (res, nin, o, e) =
                 reader.read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
@@ -138,34 +189,24 @@ impl Splitter {
                     self.ends.resize(len * 2, 0);
                 }
                 R::Record => {
-                    let raw = &bytes[record_start..pos];
-                    let skipped = raw.iter().take_while(|b| **b == b'\n').count();
-                    let body = &raw[skipped..];
+                    let body = &bytes[..pos];
                     let terminated = body.last() == Some(&b'\n');
-                    let record_newlines = count_newlines(body);
                     // A record that only the end of the file ended, with an odd number of
                     // quotes, was inside a quoted field when the file ran out.
                     let unclosed_quote =
                         at_end && body.iter().filter(|b| **b == b'"').count() % 2 == 1;
-                    let record = Record {
+                    on_record(&Record {
                         data: &self.out[..nout],
                         ends: &self.ends[..nend],
-                        newlines_before: newlines + skipped as u64,
-                        inner_newlines: record_newlines - u64::from(terminated),
+                        gap: 0,
+                        newlines_before,
+                        inner_newlines: count_newlines(body) - u64::from(terminated),
                         unclosed_quote,
-                    };
-                    on_record(&record);
-                    newlines += skipped as u64 + record_newlines;
-                    record_start = pos;
-                    nout = 0;
-                    nend = 0;
+                    });
+                    return Some(pos);
                 }
-                R::End => {
-                    return PieceEnd {
-                        unfinished_at: None,
-                        newlines: newlines + count_newlines(&bytes[record_start..]),
-                    };
-                }
+                // Only blank lines were left.
+                R::End => return Some(bytes.len()),
             }
         }
     }
@@ -174,7 +215,8 @@ impl Splitter {
     /// starts; `None` when `bytes` hold no complete record and more may follow.
     pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<(Vec<Vec<u8>>, usize)> {
         use csv_core::ReadRecordResult as R;
-        let mut reader = self.reader();
+        let reader = &mut self.reader;
+        reader.reset();
         let (mut pos, mut nout, mut nend) = (0, 0, 0);
         loop {
             let input = &bytes[pos..];
@@ -200,6 +242,7 @@ impl Splitter {
                     let record = Record {
                         data: &self.out[..nout],
                         ends: &self.ends[..nend],
+                        gap: 0,
                         newlines_before: 0,
                         inner_newlines: 0,
                         unclosed_quote: false,
@@ -268,24 +311,13 @@ impl<R: Read> ChunkReader<R> {
     /// Read into `buf` until it holds `want` bytes or the file ends; false at the end.
     fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
         let start = buf.len();
-        buf.resize(start.max(want), 0);
-        let mut filled = start;
-        while filled < buf.len() {
-            match self.inner.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    buf.truncate(filled);
-                    self.hasher.update(&buf[start..]);
-                    self.bytes_read += (filled - start) as u64;
-                    return Ok(false);
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let wanted = want.saturating_sub(start);
+        buf.reserve(wanted);
+        // `read_to_end` reads into the spare capacity without zeroing it first.
+        let n = (&mut self.inner).take(wanted as u64).read_to_end(buf)?;
         self.hasher.update(&buf[start..]);
-        self.bytes_read += (filled - start) as u64;
-        Ok(true)
+        self.bytes_read += n as u64;
+        Ok(n == wanted)
     }
 
     /// The next chunk; after a chunk with `at_eof`, `None`.
