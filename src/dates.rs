@@ -186,6 +186,108 @@ pub fn parse_date(raw: &str, formats: &[DateFormat]) -> Result<Day, DateError> {
     Err(error)
 }
 
+/// A format compiled for the raw bytes of one file encoding: the literal characters (`г`) as
+/// that encoding writes them. Used by `parse_date_bytes`, which needs no decoding.
+#[derive(Debug, Clone)]
+pub struct ByteFormat {
+    tokens: Vec<ByteToken>,
+}
+
+#[derive(Debug, Clone)]
+enum ByteToken {
+    Day,
+    Month,
+    Year,
+    Space,
+    Literal(Vec<u8>),
+}
+
+impl DateFormat {
+    /// This format for raw bytes, with `encode` giving a character's bytes; `None` when the
+    /// format has no fast path or a literal cannot be encoded.
+    pub fn for_bytes(&self, encode: impl Fn(char) -> Option<Vec<u8>>) -> Option<ByteFormat> {
+        let tokens = self.tokens.as_ref()?;
+        let mut out = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            out.push(match t {
+                Token::Day => ByteToken::Day,
+                Token::Month => ByteToken::Month,
+                Token::Year => ByteToken::Year,
+                Token::Space => ByteToken::Space,
+                Token::Literal(c) => ByteToken::Literal(encode(*c)?),
+            });
+        }
+        Some(ByteFormat { tokens: out })
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i32, m: u32, d: u32) -> Day {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i32 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+fn match_bytes(tokens: &[ByteToken], b: &[u8]) -> Option<Day> {
+    let mut i = 0;
+    let (mut d, mut m, mut y) = (0u32, 0u32, 0i32);
+    let digits = |i: &mut usize, min: usize, max: usize| -> Option<u32> {
+        let start = *i;
+        let mut v = 0u32;
+        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+            v = v * 10 + u32::from(b[*i] - b'0');
+            *i += 1;
+        }
+        (*i - start >= min).then_some(v)
+    };
+    for t in tokens {
+        match t {
+            ByteToken::Day => d = digits(&mut i, 1, 2)?,
+            ByteToken::Month => m = digits(&mut i, 1, 2)?,
+            ByteToken::Year => y = digits(&mut i, 4, 4)? as i32,
+            ByteToken::Space => {
+                while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                    i += 1
+                }
+            }
+            ByteToken::Literal(lit) => {
+                if !b[i..].starts_with(lit) {
+                    return None;
+                }
+                i += lit.len();
+            }
+        }
+    }
+    let valid = i == b.len()
+        && (1..=12).contains(&m)
+        && d >= 1
+        && d <= days_in_month(y, m)
+        && PLAUSIBLE_YEARS.contains(&y);
+    valid.then(|| days_from_civil(y, m, d))
+}
+
+/// The fast path of `parse_date` on a field's raw bytes: the day of the first format that
+/// matches, surrounding ASCII spaces ignored. `None` says nothing about why; the caller
+/// decodes the field and asks `parse_date`, which gives the same answer for every value this
+/// function accepts and the reason for the rest.
+pub fn parse_date_bytes(raw: &[u8], formats: &[ByteFormat]) -> Option<Day> {
+    let b = raw.trim_ascii();
+    formats.iter().find_map(|f| match_bytes(&f.tokens, b))
+}
+
 /// Compile a list of formats (the defaults when `None`).
 pub fn compile_formats(formats: Option<&[String]>) -> Result<Vec<DateFormat>, String> {
     match formats {
@@ -260,6 +362,32 @@ mod tests {
         let iso = compile_formats(Some(&["%Y-%m-%d".to_string()])).unwrap();
         assert_eq!(parse_date("2023-12-31", &iso), Ok(ymd(2023, 12, 31)));
         assert_eq!(parse_date("31.12.2023", &iso), Err(DateError::Unparseable));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_path_agrees_with_the_text_path(
+            y in 1890i32..2110, m in 0u32..14, d in 0u32..33, style in 0usize..5, pad in 0usize..3
+        ) {
+            let text = match style {
+                0 => format!("{d:02}.{m:02}.{y}"),
+                1 => format!("{d}.{m}.{y} г."),
+                2 => format!("{y}-{m:02}-{d:02}"),
+                3 => format!("{d:02}/{m:02}/{y}"),
+                _ => format!("{d}.{m}.{y}г."),
+            };
+            let text = format!("{}{text}{}", " ".repeat(pad), " ".repeat(pad));
+            let formats = defaults();
+            let utf8: Vec<ByteFormat> = formats
+                .iter()
+                .map(|f| f.for_bytes(|c| Some(c.to_string().into_bytes())).unwrap())
+                .collect();
+            let slow = parse_date(&text, &formats);
+            match parse_date_bytes(text.as_bytes(), &utf8) {
+                Some(day) => proptest::prop_assert_eq!(slow, Ok(day)),
+                None => proptest::prop_assert!(slow.is_err()),
+            }
+        }
     }
 
     #[test]

@@ -312,6 +312,18 @@ impl Decoding {
         }
     }
 
+    /// How this encoding writes `c`; `None` when it cannot.
+    pub fn encode_char(self, c: char) -> Option<Vec<u8>> {
+        match self {
+            Decoding::Utf8 => Some(c.to_string().into_bytes()),
+            Decoding::Windows1251 => {
+                let text = c.to_string();
+                let (bytes, _, unmappable) = encoding_rs::WINDOWS_1251.encode(&text);
+                (!unmappable).then(|| bytes.into_owned())
+            }
+        }
+    }
+
     /// Decode one field; `None` when its bytes are not valid in this encoding.
     pub fn decode(self, bytes: &[u8]) -> Option<Cow<'_, str>> {
         match self {
@@ -702,6 +714,12 @@ fn ingest_stream<R: Read + Send>(
         header_len: header.len(),
         decoding,
         delimiter,
+        byte_dates: ctx
+            .source
+            .date_formats
+            .iter()
+            .map(|f| f.for_bytes(|c| decoding.encode_char(c)))
+            .collect(),
         pseudonymizer: ctx.pseudonymizer,
         as_of: ctx.as_of,
         file_idx: ctx.file_idx,
@@ -1016,15 +1034,6 @@ impl Memo {
         )
     }
 
-    fn date(
-        &mut self,
-        ctx: &RowContext<'_>,
-        rec: &Record<'_>,
-        field: Field,
-    ) -> Result<Option<Day>, RowReject> {
-        self.resolve(ctx, rec, field, |d| *d, Some, || ctx.date(rec, field))
-    }
-
     fn region(
         &mut self,
         ctx: &RowContext<'_>,
@@ -1077,6 +1086,8 @@ struct RowContext<'a> {
     header_len: usize,
     decoding: Decoding,
     delimiter: u8,
+    /// The source's date formats for this file's raw bytes; `None` when one has no fast path.
+    byte_dates: Option<Vec<dates::ByteFormat>>,
     pseudonymizer: &'a Pseudonymizer,
     as_of: Day,
     file_idx: u32,
@@ -1162,6 +1173,12 @@ impl<'a> RowContext<'a> {
     }
 
     fn date(&self, rec: &Record<'_>, field: Field) -> Result<Option<Day>, RowReject> {
+        if let (Some(formats), Some(i)) = (&self.byte_dates, self.columns.get(field))
+            && let Some(day) = dates::parse_date_bytes(rec.get(i).unwrap_or_default(), formats)
+            && day <= self.as_of
+        {
+            return Ok(Some(day));
+        }
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
@@ -1348,7 +1365,7 @@ impl<'a> RowContext<'a> {
                 )
             })?;
 
-        let opened = memo.date(self, rec, Field::Opened)?.ok_or_else(|| {
+        let opened = self.date(rec, Field::Opened)?.ok_or_else(|| {
             self.reject(
                 Some(Field::Opened),
                 RejectReason::MissingRequired,
@@ -1358,7 +1375,7 @@ impl<'a> RowContext<'a> {
                 ),
             )
         })?;
-        let closed = memo.date(self, rec, Field::Closed)?;
+        let closed = self.date(rec, Field::Closed)?;
         if let Some(c) = closed
             && c < opened
         {
