@@ -520,7 +520,7 @@ fn run(args: RunArgs) -> Result<u8> {
                 started.elapsed(),
             )
         },
-        || -> Result<(QuasiClasses, Duration)> {
+        || -> Result<(QuasiClasses, String, Duration)> {
             let started = Instant::now();
             let mut classes = QuasiClasses::default();
             let mut writer = output::CasesWriter::create(
@@ -532,11 +532,11 @@ fn run(args: RunArgs) -> Result<u8> {
                 classes.add(batch);
                 Ok(writer.write(batch)?)
             })?;
-            writer.finish()?;
-            Ok((classes, started.elapsed()))
+            let sha256 = writer.finish()?;
+            Ok((classes, sha256, started.elapsed()))
         },
     );
-    let (rates_time, (classes, cases_time)) = (rates.1, written?);
+    let (rates_time, (classes, cases_sha256, cases_time)) = (rates.1, written?);
     let write_time = stage.elapsed();
     let cases_kept = linked.cases.len();
     drop(linked);
@@ -576,9 +576,15 @@ fn run(args: RunArgs) -> Result<u8> {
         "rejects.csv",
     ] {
         let path = out.staging().join(name);
+        // cases.parquet, the large one, was hashed as it was written.
+        let sha256 = if name == "cases.parquet" {
+            cases_sha256.clone()
+        } else {
+            output::sha256_file(&path).with_context(|| format!("reading back {name}"))?
+        };
         outputs.push(OutputEntry {
             path: name.to_string(),
-            sha256: output::sha256_file(&path).with_context(|| format!("reading back {name}"))?,
+            sha256,
         });
     }
     let manifest = Manifest {

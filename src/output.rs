@@ -9,6 +9,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -327,12 +328,6 @@ pub const CASES_COLUMNS: [&str; 16] = [
 ];
 
 fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> PolarsResult<DataFrame> {
-    let oblasts = reference::oblasts();
-    let municipalities = reference::municipalities();
-    let strs = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
-    let date = |name: &str, values: Vec<Option<i32>>| -> PolarsResult<Column> {
-        Column::new(name.into(), values).cast(&DataType::Date)
-    };
     // Pseudonyms as hex, written into one buffer per column rather than a string each.
     let hex_column = |name: &str, values: &mut dyn Iterator<Item = Option<&[u8; 16]>>| {
         let mut buf = Vec::with_capacity(cases.len() * 32);
@@ -351,10 +346,35 @@ fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> Polar
             .collect();
         Column::new(name.into(), texts)
     };
-    let columns = vec![
-        hex_column("child", &mut cases.iter().map(|c| Some(&c.child))),
-        hex_column("family", &mut cases.iter().map(|c| c.family.as_ref())),
-        hex_column("case", &mut cases.iter().map(|c| c.case.as_ref())),
+    // The pseudonyms are half the work: build them beside the other columns.
+    let (pseudonyms, rest) = rayon::join(
+        || {
+            vec![
+                hex_column("child", &mut cases.iter().map(|c| Some(&c.child))),
+                hex_column("family", &mut cases.iter().map(|c| c.family.as_ref())),
+                hex_column("case", &mut cases.iter().map(|c| c.case.as_ref())),
+            ]
+        },
+        || other_case_columns(cases, offices, files),
+    );
+    let mut columns = pseudonyms;
+    columns.extend(rest?);
+    DataFrame::new(cases.len(), columns)
+}
+
+/// The columns of `cases.parquet` after the pseudonyms.
+fn other_case_columns(
+    cases: &[Case],
+    offices: &[String],
+    files: &[InputFile],
+) -> PolarsResult<Vec<Column>> {
+    let oblasts = reference::oblasts();
+    let municipalities = reference::municipalities();
+    let strs = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
+    let date = |name: &str, values: Vec<Option<i32>>| -> PolarsResult<Column> {
+        Column::new(name.into(), values).cast(&DataType::Date)
+    };
+    Ok(vec![
         strs(
             "region",
             cases
@@ -431,15 +451,40 @@ fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> Polar
             "source_line".into(),
             cases.iter().map(|c| c.line as i64).collect::<Vec<_>>(),
         ),
-    ];
-    DataFrame::new(cases.len(), columns)
+    ])
 }
 
+/// A writer that hashes the bytes it passes on, so a large output need not be read back for
+/// the manifest.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Arc<Mutex<Sha256>>,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Ok(mut hasher) = self.hasher.lock() {
+            hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type ParquetBatches = polars::io::parquet::write::BatchedWriter<HashingWriter<BufWriter<File>>>;
+
 /// Writes `cases.parquet` one batch of cases at a time, each batch a row group: bounded
-/// memory, and the same bytes for the same cases.
+/// memory, and the same bytes for the same cases. The caller's thread builds a batch's
+/// columns while a writer thread encodes, compresses and writes the batch before it.
 pub struct CasesWriter<'a> {
     path: PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    frames: Option<std::sync::mpsc::SyncSender<DataFrame>>,
+    /// The writer thread: gives back the file's SHA-256 once every frame is written.
+    thread: Option<std::thread::JoinHandle<Result<String, OutputError>>>,
     offices: &'a [String],
     files: &'a [InputFile],
 }
@@ -447,53 +492,94 @@ pub struct CasesWriter<'a> {
 /// Rows per Parquet row group of `cases.parquet`: hand `CasesWriter::write` batches this size.
 pub const CASES_BATCH_ROWS: usize = PARQUET_BATCH_ROWS;
 
+fn parquet_error(path: &Path, e: PolarsError) -> OutputError {
+    OutputError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
 impl<'a> CasesWriter<'a> {
     pub fn create(
         path: &Path,
         offices: &'a [String],
         files: &'a [InputFile],
     ) -> Result<CasesWriter<'a>, OutputError> {
-        let parquet_err = |e: PolarsError| OutputError::Parquet {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
         let file = File::create(path).map_err(io_error(path))?;
         let schema = cases_frame(&[], offices, files)
-            .map_err(parquet_err)?
+            .map_err(|e| parquet_error(path, e))?
             .schema()
             .clone();
-        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+        let hasher = Arc::new(Mutex::new(Sha256::new()));
+        let sink = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hasher: hasher.clone(),
+        };
+        let mut writer: ParquetBatches = ParquetWriter::new(sink)
             .with_compression(ParquetCompression::Snappy)
             .batched(&schema)
-            .map_err(parquet_err)?;
+            .map_err(|e| parquet_error(path, e))?;
+        let (frames, received) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        let thread_path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("cases.parquet".into())
+            .spawn(move || {
+                for frame in received {
+                    writer
+                        .write_batch(&frame)
+                        .map_err(|e| parquet_error(&thread_path, e))?;
+                }
+                // `finish` writes the footer and flushes, so the hash covers every byte.
+                writer
+                    .finish()
+                    .map_err(|e| parquet_error(&thread_path, e))?;
+                drop(writer);
+                let digest = match hasher.lock() {
+                    Ok(hasher) => hasher.clone().finalize(),
+                    Err(poisoned) => poisoned.into_inner().clone().finalize(),
+                };
+                Ok(to_hex(&digest))
+            })
+            .map_err(io_error(path))?;
         Ok(CasesWriter {
             path: path.to_path_buf(),
-            writer,
+            frames: Some(frames),
+            thread: Some(thread),
             offices,
             files,
         })
     }
 
-    fn parquet_error(&self, e: PolarsError) -> OutputError {
-        OutputError::Parquet {
-            path: self.path.clone(),
-            message: e.to_string(),
+    pub fn write(&mut self, cases: &[Case]) -> Result<(), OutputError> {
+        let frame = cases_frame(cases, self.offices, self.files)
+            .map_err(|e| parquet_error(&self.path, e))?;
+        let sent = self.frames.as_ref().is_some_and(|f| f.send(frame).is_ok());
+        if !sent {
+            // The writer thread stopped early: its error says why.
+            return self.join().map(|_| ());
+        }
+        Ok(())
+    }
+
+    /// Close the channel and wait for the writer thread's result.
+    fn join(&mut self) -> Result<String, OutputError> {
+        self.frames = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            _ => Err(OutputError::Parquet {
+                path: self.path.clone(),
+                message: "the writer thread stopped unexpectedly".into(),
+            }),
         }
     }
 
-    pub fn write(&mut self, cases: &[Case]) -> Result<(), OutputError> {
-        let frame =
-            cases_frame(cases, self.offices, self.files).map_err(|e| self.parquet_error(e))?;
-        self.writer
-            .write_batch(&frame)
-            .map_err(|e| self.parquet_error(e))
-    }
-
-    pub fn finish(self) -> Result<(), OutputError> {
-        self.writer.finish().map_err(|e| self.parquet_error(e))?;
+    /// Write what is left and the footer; the file's SHA-256.
+    pub fn finish(mut self) -> Result<String, OutputError> {
+        let result = self.join()?;
         File::open(&self.path)
             .and_then(|f| f.sync_all())
-            .map_err(io_error(&self.path))
+            .map_err(io_error(&self.path))?;
+        Ok(result)
     }
 }
 
