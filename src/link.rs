@@ -6,7 +6,7 @@
 //! child's cases across offices and years sit together for the measures.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -198,6 +198,20 @@ fn decode(r: &[u8]) -> io::Result<Case> {
     })
 }
 
+/// Read until `buf` is full or the file ends; the bytes read.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// The deduplicated cases.
 pub struct Linked {
     /// The kept cases, sorted by (child, case type, opened).
@@ -235,21 +249,33 @@ impl Linked {
                 }
             }
             Details::Scratch { path, .. } => {
-                let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
-                let mut record = [0u8; RECORD];
-                let total = self.kept.len() * 64;
-                for i in 0..total {
-                    match reader.read_exact(&mut record) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                        Err(e) => return Err(e.into()),
+                // Read a batch's worth of records at a time and decode the kept ones in
+                // parallel: decoding one record at a time would hold up the writer.
+                let mut reader = File::open(path)?;
+                let mut block = vec![0u8; rows * RECORD];
+                let mut first = 0usize;
+                loop {
+                    let filled = read_full(&mut reader, &mut block)?;
+                    let records = filled / RECORD;
+                    if records == 0 {
+                        break;
                     }
-                    if self.is_kept(i) {
-                        batch.push(decode(&record)?);
+                    let decoded: Vec<io::Result<Case>> = block[..records * RECORD]
+                        .par_chunks_exact(RECORD)
+                        .enumerate()
+                        .filter(|(i, _)| self.is_kept(first + i))
+                        .map(|(_, r)| decode(r))
+                        .collect();
+                    for case in decoded {
+                        batch.push(case?);
                         if batch.len() == rows {
                             each(&batch)?;
                             batch.clear();
                         }
+                    }
+                    first += records;
+                    if filled < block.len() {
+                        break;
                     }
                 }
             }

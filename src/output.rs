@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{InputFile, RejectSink, RowReject};
 use crate::measures::RateRow;
-use crate::model::{Case, Vocabulary};
+use crate::model::{Case, Day, Pseudonym, Vocabulary};
 use crate::pseudonym::{hex_into, to_hex};
 use crate::reference;
 
@@ -327,131 +328,88 @@ pub const CASES_COLUMNS: [&str; 16] = [
     "source_line",
 ];
 
-fn cases_frame(cases: &[Case], offices: &[String], files: &[InputFile]) -> PolarsResult<DataFrame> {
-    // Pseudonyms as hex, written into one buffer per column rather than a string each.
-    let hex_column = |name: &str, values: &mut dyn Iterator<Item = Option<&[u8; 16]>>| {
-        let mut buf = Vec::with_capacity(cases.len() * 32);
-        let mut present = Vec::with_capacity(cases.len());
-        for v in values {
-            present.push(v.is_some());
-            hex_into(v.unwrap_or(&[0; 16]), &mut buf);
-        }
-        let texts: Vec<Option<&str>> = present
-            .iter()
-            .zip(buf.chunks_exact(32))
-            .map(|(p, hex)| {
-                // Hex digits are ASCII, so every 32-byte slice is valid UTF-8.
-                p.then(|| std::str::from_utf8(hex).unwrap_or_default())
-            })
-            .collect();
-        Column::new(name.into(), texts)
-    };
-    // The pseudonyms are half the work: build them beside the other columns.
-    let (pseudonyms, rest) = rayon::join(
-        || {
-            vec![
-                hex_column("child", &mut cases.iter().map(|c| Some(&c.child))),
-                hex_column("family", &mut cases.iter().map(|c| c.family.as_ref())),
-                hex_column("case", &mut cases.iter().map(|c| c.case.as_ref())),
-            ]
-        },
-        || other_case_columns(cases, offices, files),
-    );
-    let mut columns = pseudonyms;
-    columns.extend(rest?);
-    DataFrame::new(cases.len(), columns)
-}
-
-/// The columns of `cases.parquet` after the pseudonyms.
-fn other_case_columns(
-    cases: &[Case],
-    offices: &[String],
-    files: &[InputFile],
-) -> PolarsResult<Vec<Column>> {
+fn cases_frame<'a>(
+    cases: &'a [Case],
+    offices: &'a [String],
+    files: &'a [InputFile],
+) -> PolarsResult<DataFrame> {
     let oblasts = reference::oblasts();
     let municipalities = reference::municipalities();
-    let strs = |name: &str, values: Vec<Option<&str>>| Column::new(name.into(), values);
-    let date = |name: &str, values: Vec<Option<i32>>| -> PolarsResult<Column> {
-        Column::new(name.into(), values).cast(&DataType::Date)
+    // Pseudonyms as hex, written into one buffer per column rather than a string each.
+    let hex = |name: &str, value: fn(&Case) -> Option<&Pseudonym>| {
+        let mut buf = Vec::with_capacity(cases.len() * 32);
+        for c in cases {
+            hex_into(value(c).unwrap_or(&[0; 16]), &mut buf);
+        }
+        let texts: Vec<Option<&str>> = cases
+            .iter()
+            .zip(buf.chunks_exact(32))
+            // Hex digits are ASCII, so every 32-byte slice is valid UTF-8.
+            .map(|(c, hex)| value(c).and(std::str::from_utf8(hex).ok()))
+            .collect();
+        Ok(Column::new(name.into(), texts))
     };
-    Ok(vec![
-        strs(
-            "region",
-            cases
-                .iter()
-                .map(|c| Some(oblasts[c.region as usize].code.as_str()))
-                .collect(),
-        ),
-        strs(
-            "municipality",
-            cases
-                .iter()
-                .map(|c| {
-                    c.municipality
-                        .map(|m| municipalities[m as usize].code.as_str())
-                })
-                .collect(),
-        ),
-        strs(
-            "office",
-            cases
-                .iter()
-                .map(|c| Some(offices[c.office as usize].as_str()))
-                .collect(),
-        ),
-        strs(
-            "case_type",
-            cases.iter().map(|c| Some(c.case_type.as_str())).collect(),
-        ),
-        date("opened", cases.iter().map(|c| Some(c.opened)).collect())?,
-        date("closed", cases.iter().map(|c| c.closed).collect())?,
-        strs(
-            "outcome",
-            cases
-                .iter()
-                .map(|c| c.outcome.map(|o| o.as_str()))
-                .collect(),
-        ),
-        strs(
-            "placement_type",
-            cases
-                .iter()
-                .map(|c| c.placement_type.map(|p| p.as_str()))
-                .collect(),
-        ),
-        strs(
-            "placement_region",
-            cases
-                .iter()
-                .map(|c| {
-                    c.placement_region
-                        .map(|r| oblasts[r as usize].code.as_str())
-                })
-                .collect(),
-        ),
-        Column::new(
-            "birth_year".into(),
-            cases
-                .iter()
-                .map(|c| c.birth_year.map(i32::from))
-                .collect::<Vec<_>>(),
-        ),
-        strs(
-            "sex",
-            cases.iter().map(|c| c.sex.map(|s| s.as_str())).collect(),
-        ),
-        strs(
-            "source",
-            cases
-                .iter()
-                .map(|c| Some(files[c.file as usize].display.as_str()))
-                .collect(),
-        ),
-        Column::new(
-            "source_line".into(),
-            cases.iter().map(|c| c.line as i64).collect::<Vec<_>>(),
-        ),
-    ])
+    let text = |name: &str, value: &(dyn Fn(&'a Case) -> Option<&'a str> + Sync)| {
+        Ok(Column::new(
+            name.into(),
+            cases.iter().map(value).collect::<Vec<_>>(),
+        ))
+    };
+    let date = |name: &str, value: fn(&Case) -> Option<Day>| {
+        Column::new(name.into(), cases.iter().map(value).collect::<Vec<_>>()).cast(&DataType::Date)
+    };
+    // Each column is built on its own, in parallel; the frame keeps the order below.
+    type Build<'b> = Box<dyn Fn() -> PolarsResult<Column> + Send + Sync + 'b>;
+    let builders: Vec<Build> = vec![
+        Box::new(|| hex("child", |c| Some(&c.child))),
+        Box::new(|| hex("family", |c| c.family.as_ref())),
+        Box::new(|| hex("case", |c| c.case.as_ref())),
+        Box::new(|| {
+            text("region", &|c| {
+                Some(oblasts[c.region as usize].code.as_str())
+            })
+        }),
+        Box::new(|| {
+            text("municipality", &|c| {
+                c.municipality
+                    .map(|m| municipalities[m as usize].code.as_str())
+            })
+        }),
+        Box::new(|| text("office", &|c| Some(offices[c.office as usize].as_str()))),
+        Box::new(|| text("case_type", &|c| Some(c.case_type.as_str()))),
+        Box::new(|| date("opened", |c| Some(c.opened))),
+        Box::new(|| date("closed", |c| c.closed)),
+        Box::new(|| text("outcome", &|c| c.outcome.map(|o| o.as_str()))),
+        Box::new(|| text("placement_type", &|c| c.placement_type.map(|p| p.as_str()))),
+        Box::new(|| {
+            text("placement_region", &|c| {
+                c.placement_region
+                    .map(|r| oblasts[r as usize].code.as_str())
+            })
+        }),
+        Box::new(|| {
+            Ok(Column::new(
+                "birth_year".into(),
+                cases
+                    .iter()
+                    .map(|c| c.birth_year.map(i32::from))
+                    .collect::<Vec<_>>(),
+            ))
+        }),
+        Box::new(|| text("sex", &|c| c.sex.map(|s| s.as_str()))),
+        Box::new(|| text("source", &|c| Some(files[c.file as usize].display.as_str()))),
+        Box::new(|| {
+            Ok(Column::new(
+                "source_line".into(),
+                cases.iter().map(|c| c.line as i64).collect::<Vec<_>>(),
+            ))
+        }),
+    ];
+    let columns = builders
+        .par_iter()
+        .map(|build| build())
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(cases.len(), columns)
 }
 
 /// A writer that hashes the bytes it passes on, so a large output need not be read back for
