@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
 mod records;
-use records::{Chunk, ChunkReader, PieceEnd, Record, Splitter};
+use records::{Chunk, ChunkPool, ChunkReader, PieceEnd, Record, Splitter};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -230,12 +230,14 @@ pub fn ingest(
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
     let mut offices = OfficeTable::default();
+    let pool = ChunkPool::default();
     let files = list_files(pipeline)?;
     for (source_idx, path) in files {
         let source = &pipeline.sources[source_idx];
         let file_idx = out.files.len() as u32;
         let file = ingest_file(
             FileContext {
+                pool: &pool,
                 source,
                 source_idx,
                 file_idx,
@@ -381,6 +383,7 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 struct FileContext<'a> {
+    pool: &'a ChunkPool,
     source: &'a Source,
     source_idx: usize,
     file_idx: u32,
@@ -416,6 +419,7 @@ pub fn ingest_bytes(
     let mut cases = Vec::new();
     let file = ingest_stream(
         FileContext {
+            pool: &ChunkPool::default(),
             source: &pipeline.sources[source_idx],
             source_idx,
             file_idx: 0,
@@ -590,6 +594,17 @@ impl Merge<'_> {
         chunk: Chunk,
         parsed: Vec<(usize, PieceResult)>,
     ) -> Result<(), IngestError> {
+        let result = self.chunk_rows(row_ctx, &chunk, parsed);
+        row_ctx.pool.give(chunk.bytes);
+        result
+    }
+
+    fn chunk_rows(
+        &mut self,
+        row_ctx: &RowContext<'_>,
+        chunk: &Chunk,
+        parsed: Vec<(usize, PieceResult)>,
+    ) -> Result<(), IngestError> {
         if !self.unfinished.is_empty() {
             let mut bytes = std::mem::take(&mut self.unfinished);
             bytes.extend_from_slice(&chunk.bytes);
@@ -633,7 +648,7 @@ fn ingest_stream<R: Read + Send>(
         path: ctx.path.to_path_buf(),
         source,
     };
-    let mut reader = ChunkReader::new(raw);
+    let mut reader = ChunkReader::new(raw, ctx.pool);
     let Some(mut first) = reader.next_chunk().map_err(io_err)? else {
         return Err(IngestError::Empty {
             path: ctx.path.to_path_buf(),
@@ -714,6 +729,7 @@ fn ingest_stream<R: Read + Send>(
         header_len: header.len(),
         decoding,
         delimiter,
+        pool: ctx.pool,
         byte_dates: ctx
             .source
             .date_formats
@@ -1086,6 +1102,8 @@ struct RowContext<'a> {
     header_len: usize,
     decoding: Decoding,
     delimiter: u8,
+    /// Where chunk buffers go back when merged.
+    pool: &'a ChunkPool,
     /// The source's date formats for this file's raw bytes; `None` when one has no fast path.
     byte_dates: Option<Vec<dates::ByteFormat>>,
     pseudonymizer: &'a Pseudonymizer,

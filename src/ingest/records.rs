@@ -281,8 +281,36 @@ pub fn pieces(chunk: &[u8]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// Chunk buffers handed back after use, so reading does not fault in fresh pages for every
+/// chunk of every file.
+#[derive(Default)]
+pub struct ChunkPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl ChunkPool {
+    fn take(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_default()
+    }
+
+    /// Keep `buf` for a later chunk (a few at most).
+    pub fn give(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < 4
+        {
+            free.push(buf);
+        }
+    }
+}
+
 /// Reads a file in chunks that end at a line break, hashing every byte on the way.
-pub struct ChunkReader<R> {
+pub struct ChunkReader<'p, R> {
+    pool: &'p ChunkPool,
     inner: R,
     hasher: Sha256,
     /// Bytes read from the file so far.
@@ -297,9 +325,10 @@ pub struct Chunk {
     pub at_eof: bool,
 }
 
-impl<R: Read> ChunkReader<R> {
-    pub fn new(inner: R) -> ChunkReader<R> {
+impl<'p, R: Read> ChunkReader<'p, R> {
+    pub fn new(inner: R, pool: &'p ChunkPool) -> ChunkReader<'p, R> {
         ChunkReader {
+            pool,
             inner,
             hasher: Sha256::new(),
             bytes_read: 0,
@@ -325,7 +354,8 @@ impl<R: Read> ChunkReader<R> {
         if self.done {
             return Ok(None);
         }
-        let mut buf = std::mem::take(&mut self.carry);
+        let mut buf = self.pool.take();
+        buf.extend_from_slice(&self.carry);
         let mut want = CHUNK_BYTES.max(buf.len() + CHUNK_BYTES / 2);
         loop {
             let searched = buf.len();
@@ -339,7 +369,8 @@ impl<R: Read> ChunkReader<R> {
             // A line longer than a chunk: read on until it ends.
             if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
                 let cut = searched + i + 1;
-                self.carry = buf[cut..].to_vec();
+                self.carry.clear();
+                self.carry.extend_from_slice(&buf[cut..]);
                 buf.truncate(cut);
                 return Ok(Some(Chunk {
                     bytes: buf,
@@ -433,7 +464,8 @@ mod tests {
             .cycle()
             .take(6 * 3_000_000 + 2)
             .collect();
-        let mut reader = ChunkReader::new(&text[..]);
+        let pool = ChunkPool::default();
+        let mut reader = ChunkReader::new(&text[..], &pool);
         let mut seen = Vec::new();
         while let Some(chunk) = reader.next_chunk().unwrap() {
             if !chunk.at_eof {
