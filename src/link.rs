@@ -302,8 +302,8 @@ pub fn dedupe(store: CaseStore, files: &mut [InputFile]) -> io::Result<Linked> {
     let CaseStore { mut links, details } = store;
     let details = match details {
         Details::Scratch { path, writer } => {
+            // Flushed, not synced: the scratch file only lives as long as the run.
             let file = writer.into_inner().map_err(|e| e.into_error())?;
-            file.sync_data().ok();
             Details::Scratch {
                 path,
                 writer: BufWriter::new(file),
