@@ -306,7 +306,7 @@ impl RejectSink for RejectsWriter {
 // cases.parquet
 
 /// Rows per Parquet row group and per in-memory batch while writing.
-const PARQUET_BATCH_ROWS: usize = 1 << 18;
+const PARQUET_BATCH_ROWS: usize = 1 << 17;
 
 /// The column names of `cases.parquet`, in order (SPEC §6).
 pub const CASES_COLUMNS: [&str; 16] = [
