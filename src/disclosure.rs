@@ -74,7 +74,7 @@ pub fn protect(rows: &mut [RateRow], k: u32) {
 /// quasi-identifiers.
 #[derive(Debug, Default)]
 pub struct QuasiClasses {
-    classes: HashMap<(u8, Option<i16>, Option<crate::model::Sex>), u64>,
+    classes: HashMap<(u8, Option<i16>, Option<crate::model::Sex>), u64, foldhash::fast::FixedState>,
     records: u64,
 }
 

@@ -9,6 +9,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use std::cmp::Reverse;
+
 use rayon::prelude::*;
 
 use crate::ingest::{CaseSink, IngestError, InputFile};
@@ -313,10 +315,13 @@ pub fn dedupe(store: CaseStore, files: &mut [InputFile]) -> io::Result<Linked> {
     };
     // The greatest preference is kept: a closed date beats none (NOT_CLOSED is the least), a
     // later date an earlier one, then the higher ordinal (later source, then later line).
-    links.par_sort_unstable_by(|a, b| {
-        (a.child, a.case_type, a.opened)
-            .cmp(&(b.child, b.case_type, b.opened))
-            .then_with(|| (b.closed, b.ordinal).cmp(&(a.closed, a.ordinal)))
+    links.par_sort_unstable_by_key(|c| {
+        (
+            u128::from_be_bytes(c.child),
+            c.case_type,
+            c.opened,
+            Reverse((c.closed, c.ordinal)),
+        )
     });
     let total = links.len();
     let mut kept = vec![0u64; total.div_ceil(64)];
