@@ -6,8 +6,10 @@ first 16 bytes in hex), maps regions, case types and outcomes with the pipeline'
 maps, and writes cases.parquet and rates.parquet (prevention_closed and reintegration_closed
 per region and closing year, national rows included, with Wilson intervals).
 
-It does less than `outcomes run` (no per-row validation, no rejects, no deduplication, no
-cohort measures, no disclosure control, no report): the comparison flatters DuckDB.
+cases.parquet gets the same columns as `outcomes run` writes, except `source_line` (the
+source name stands in for the file). The job does less than `outcomes run`: no per-row
+validation, no rejects, no deduplication, no cohort measures, no disclosure control, no
+report, no manifest checksums. The comparison flatters DuckDB.
 
 Windows-1251 exports are read as Latin-1 (DuckDB cannot decode Windows-1251 without
 downloading an extension): both are one byte per character, so every byte survives and
@@ -67,35 +69,44 @@ def source_query(src, base, oblasts_table):
         norm = f"upper(replace(replace(replace(trim({col(field)}), ' ', ''), '-', ''), '/', ''))"
         return f"left(sha256($key || '{domain}' || chr(0) || {norm}), 32)"
 
-    if "region" in src and "region" not in cols:
-        region = sql_str(src["region"])
-    else:
-        region_labels = src.get("values", {}).get("region", {})
+    def region_of(field):
+        if field not in cols:
+            return "NULL"
+        region_labels = src.get("values", {}).get(field, {})
         whens = " ".join(
-            f"WHEN lower(trim({col('region')})) = {sql_str(as_read(k, enc).lower())} THEN {sql_str(v)}"
+            f"WHEN lower(trim({col(field)})) = {sql_str(as_read(k, enc).lower())} THEN {sql_str(v)}"
             for k, v in region_labels.items()
         )
         lookup = (
-            f"(SELECT o.code FROM {oblasts_table} o WHERE lower(trim({col('region')})) "
+            f"(SELECT o.code FROM {oblasts_table} o WHERE lower(trim({col(field)})) "
             f"IN (lower(o.code), lower(o.nuts3), lower(o.name_en), lower(o.name_bg_read)) LIMIT 1)"
         )
-        region = f"CASE {whens} ELSE {lookup} END" if whens else lookup
+        return f"CASE {whens} ELSE {lookup} END" if whens else lookup
+
+    region = sql_str(src["region"]) if "region" in src and "region" not in cols else region_of("region")
 
     read = (
         f"read_csv({sql_str(path)}, delim={sql_str(delim)}, header=true, all_varchar=true, "
         f"encoding={sql_str(duck_enc)}, quote='\"', escape='\"', ignore_errors=true, "
         f"null_padding=true, parallel=true)"
     )
+    office = f"coalesce(trim({col('office')}), {sql_str(src['name'])})" if "office" in cols else sql_str(src["name"])
     return f"""
         SELECT
             {pseudonym('child_id', 'child')} AS child,
             {pseudonym('family_id', 'family')} AS family,
             {pseudonym('case_id', 'case')} AS "case",
             {region} AS region,
+            trim({col('municipality')}) AS municipality,
+            {office} AS office,
             {mapped('case_type', 'case_type')} AS case_type,
             try_strptime(trim({col('opened')}), {fmt_list})::DATE AS opened,
             try_strptime(trim({col('closed')}), {fmt_list})::DATE AS closed,
             {mapped('outcome', 'outcome')} AS outcome,
+            {mapped('placement_type', 'placement_type')} AS placement_type,
+            {region_of('placement_region')} AS placement_region,
+            year(try_strptime(trim({col('birth_date')}), {fmt_list})) AS birth_year,
+            {mapped('sex', 'sex')} AS sex,
             {sql_str(src['name'])} AS source
         FROM {read}
     """
