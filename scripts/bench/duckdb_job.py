@@ -53,7 +53,7 @@ def source_query(src, base, oblasts_table):
     fmt_list = "[" + ", ".join(sql_str(f) for f in fmts) + "]"
 
     def col(field):
-        return '"' + as_read(cols[field], enc).replace('"', '""') + '"' if field in cols else "NULL"
+        return 't."' + as_read(cols[field], enc).replace('"', '""') + '"' if field in cols else "NULL"
 
     def mapped(field, values_key):
         labels = src.get("values", {}).get(values_key, {})
@@ -69,21 +69,25 @@ def source_query(src, base, oblasts_table):
         norm = f"upper(replace(replace(replace(trim({col(field)}), ' ', ''), '-', ''), '/', ''))"
         return f"left(sha256($key || '{domain}' || chr(0) || {norm}), 32)"
 
+    # Regions by code, NUTS-3 or name: joined against a label table, after the source's own map.
+    joins = []
+
     def region_of(field):
         if field not in cols:
             return "NULL"
+        alias = f"r{len(joins)}"
+        joins.append(
+            f"LEFT JOIN {oblasts_table} {alias} ON {alias}.label = lower(trim({col(field)}))"
+        )
         region_labels = src.get("values", {}).get(field, {})
         whens = " ".join(
             f"WHEN lower(trim({col(field)})) = {sql_str(as_read(k, enc).lower())} THEN {sql_str(v)}"
             for k, v in region_labels.items()
         )
-        lookup = (
-            f"(SELECT o.code FROM {oblasts_table} o WHERE lower(trim({col(field)})) "
-            f"IN (lower(o.code), lower(o.nuts3), lower(o.name_en), lower(o.name_bg_read)) LIMIT 1)"
-        )
-        return f"CASE {whens} ELSE {lookup} END" if whens else lookup
+        return f"CASE {whens} ELSE {alias}.code END" if whens else f"{alias}.code"
 
     region = sql_str(src["region"]) if "region" in src and "region" not in cols else region_of("region")
+    placement_region = region_of("placement_region")
 
     read = (
         f"read_csv({sql_str(path)}, delim={sql_str(delim)}, header=true, all_varchar=true, "
@@ -104,11 +108,11 @@ def source_query(src, base, oblasts_table):
             try_strptime(trim({col('closed')}), {fmt_list})::DATE AS closed,
             {mapped('outcome', 'outcome')} AS outcome,
             {mapped('placement_type', 'placement_type')} AS placement_type,
-            {region_of('placement_region')} AS placement_region,
+            {placement_region} AS placement_region,
             year(try_strptime(trim({col('birth_date')}), {fmt_list})) AS birth_year,
             {mapped('sex', 'sex')} AS sex,
             {sql_str(src['name'])} AS source
-        FROM {read}
+        FROM {read} AS t {" ".join(joins)}
     """
 
 
@@ -126,16 +130,18 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
 
     con = duckdb.connect()
-    con.execute(
-        f"CREATE TABLE oblasts AS SELECT *, name_bg AS name_bg_read FROM read_csv({sql_str(oblasts_csv)}, all_varchar=true)"
-    )
-    # The oblast names as a Windows-1251 export read as Latin-1 spells them, for region columns.
-    rows = con.execute("SELECT code, nuts3, name_en, name_bg FROM oblasts").fetchall()
-    con.execute("CREATE TABLE oblasts_1251 (code VARCHAR, nuts3 VARCHAR, name_en VARCHAR, name_bg_read VARCHAR)")
-    con.executemany(
-        "INSERT INTO oblasts_1251 VALUES (?, ?, ?, ?)",
-        [(c, n, e, b.encode("cp1251").decode("latin-1")) for c, n, e, b in rows],
-    )
+    rows = con.execute(
+        f"SELECT code, nuts3, name_en, name_bg FROM read_csv({sql_str(oblasts_csv)}, all_varchar=true)"
+    ).fetchall()
+    # Every spelling of a region (code, NUTS-3, English and Bulgarian name), lowercased, as a
+    # UTF-8 export and as a Windows-1251 export read as Latin-1 spell it.
+    for table, encode in [("oblasts", lambda t: t), ("oblasts_1251", lambda t: t.encode("cp1251").decode("latin-1"))]:
+        con.execute(f"CREATE TABLE {table} (label VARCHAR PRIMARY KEY, code VARCHAR)")
+        labels = {}
+        for code, nuts3, name_en, name_bg in rows:
+            for label in (code, nuts3, name_en, encode(name_bg)):
+                labels.setdefault(label.lower(), code)
+        con.executemany(f"INSERT INTO {table} VALUES (?, ?)", list(labels.items()))
 
     queries = [
         source_query(src, base, "oblasts_1251" if src.get("encoding") == "windows-1251" else "oblasts")
