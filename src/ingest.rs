@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
 mod records;
-use records::{Chunk, ChunkPool, ChunkReader, PieceEnd, Record, Splitter};
+use records::{Chunk, ChunkPool, ChunkReader, Cuts, PieceEnd, Record, Splitter};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -238,6 +238,7 @@ pub fn ingest(
         let file = ingest_file(
             FileContext {
                 pool: &pool,
+                cuts: Cuts::default(),
                 source,
                 source_idx,
                 file_idx,
@@ -384,6 +385,7 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 struct FileContext<'a> {
     pool: &'a ChunkPool,
+    cuts: Cuts,
     source: &'a Source,
     source_idx: usize,
     file_idx: u32,
@@ -420,6 +422,7 @@ pub fn ingest_bytes(
     let file = ingest_stream(
         FileContext {
             pool: &ChunkPool::default(),
+            cuts: Cuts::default(),
             source: &pipeline.sources[source_idx],
             source_idx,
             file_idx: 0,
@@ -510,7 +513,7 @@ fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceRes
 
 /// Parse a chunk's pieces in parallel.
 fn parse_chunk(row_ctx: &RowContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult)> {
-    let ranges = records::pieces(&chunk.bytes);
+    let ranges = records::pieces(&chunk.bytes, row_ctx.cuts.piece_bytes);
     let last = ranges.len().saturating_sub(1);
     ranges
         .into_par_iter()
@@ -648,7 +651,7 @@ fn ingest_stream<R: Read + Send>(
         path: ctx.path.to_path_buf(),
         source,
     };
-    let mut reader = ChunkReader::new(raw, ctx.pool);
+    let mut reader = ChunkReader::new(raw, ctx.pool, ctx.cuts.chunk_bytes);
     let Some(mut first) = reader.next_chunk().map_err(io_err)? else {
         return Err(IngestError::Empty {
             path: ctx.path.to_path_buf(),
@@ -730,6 +733,7 @@ fn ingest_stream<R: Read + Send>(
         decoding,
         delimiter,
         pool: ctx.pool,
+        cuts: ctx.cuts,
         byte_dates: ctx
             .source
             .date_formats
@@ -1104,6 +1108,7 @@ struct RowContext<'a> {
     delimiter: u8,
     /// Where chunk buffers go back when merged.
     pool: &'a ChunkPool,
+    cuts: Cuts,
     /// The source's date formats for this file's raw bytes; `None` when one has no fast path.
     byte_dates: Option<Vec<dates::ByteFormat>>,
     pseudonymizer: &'a Pseudonymizer,
@@ -1525,7 +1530,7 @@ outcome = "outcome"
                 "C{i},prevention,01.02.2020,,,\"{note}\n{note}\n\"\n"
             ));
         }
-        assert!(text.len() > records::CHUNK_BYTES + records::PIECE_BYTES);
+        assert!(text.len() > 2 * records::CHUNK_BYTES + records::PIECE_BYTES);
         let (cases, file) = ingest_text(&text);
         assert_eq!(file.rows_read, rows);
         assert_eq!(file.rows_rejected, 0, "{:?}", file.reject_counts);
@@ -1560,6 +1565,85 @@ outcome = "outcome"
                 .copied(),
             Some(1)
         );
+    }
+
+    /// Collects rejects as (line, reason).
+    struct Collect(Vec<(u64, RejectReason)>);
+
+    impl RejectSink for Collect {
+        fn reject(&mut self, _: &InputFile, line: u64, reject: &RowReject) -> io::Result<()> {
+            self.0.push((line, reject.reason));
+            Ok(())
+        }
+    }
+
+    /// Ingest `text` with the given cuts: the cases and the rejects.
+    fn ingest_cut(text: &[u8], cuts: Cuts) -> (Vec<Case>, Vec<(u64, RejectReason)>, u64) {
+        let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
+        let key = Key::from_bytes([1; 32]);
+        let pseudonymizer = key.pseudonymizer();
+        let mut cases = Vec::new();
+        let mut rejects = Collect(Vec::new());
+        let file = ingest_stream(
+            FileContext {
+                pool: &ChunkPool::default(),
+                cuts,
+                source: &pipeline.sources[0],
+                source_idx: 0,
+                file_idx: 0,
+                path: Path::new("t.csv"),
+                pseudonymizer: &pseudonymizer,
+                as_of: 30_000,
+            },
+            text,
+            &mut cases,
+            &mut OfficeTable::default(),
+            &mut rejects,
+            &|_: &InputFile, _: u64| {},
+        )
+        .unwrap();
+        (cases, rejects.0, file.rows_read)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// Where the cuts fall changes nothing: quoted line breaks, unclosed quotes, blank
+        /// lines, CRLF and a last line without a break read the same with chunks and pieces of
+        /// a few bytes as in one piece.
+        #[test]
+        fn the_result_does_not_depend_on_where_the_file_is_cut(
+            rows in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("A1,prevention,01.02.2020,,,plain".to_string()),
+                    proptest::strategy::Just("B2,prevention,01.02.2020,03.04.2020,stayed_with_family,\"two\nlines\"".to_string()),
+                    proptest::strategy::Just("C3,prevention,01.02.2020,,,\"a, \"\"quoted\"\" note\"\r".to_string()),
+                    proptest::strategy::Just("D4,reintegration,05.06.2021,,,\"three\n\nlines\"".to_string()),
+                    proptest::strategy::Just("E5,prevention,31.02.2020,,,bad date".to_string()),
+                    proptest::strategy::Just("F6,prevention".to_string()),
+                    proptest::strategy::Just("G7,prevention,01.02.2020,,,\"never closed".to_string()),
+                    proptest::strategy::Just(String::new()),
+                ],
+                0..30,
+            ),
+            trailing_newline in proptest::bool::ANY,
+            chunk_bytes in 2usize..80,
+            piece_bytes in 1usize..40,
+        ) {
+            let mut text = String::from("id,type,opened,closed,outcome,notes\n");
+            text.push_str(&rows.join("\n"));
+            if trailing_newline {
+                text.push('\n');
+            }
+            let whole = ingest_cut(text.as_bytes(), Cuts::default());
+            let cut = ingest_cut(text.as_bytes(), Cuts { chunk_bytes, piece_bytes });
+            let lines = |cases: &[Case]| -> Vec<(u64, crate::model::Pseudonym)> {
+                cases.iter().map(|c| (c.line, c.child)).collect()
+            };
+            proptest::prop_assert_eq!(lines(&whole.0), lines(&cut.0));
+            proptest::prop_assert_eq!(&whole.1, &cut.1);
+            proptest::prop_assert_eq!(whole.2, cut.2);
+            proptest::prop_assert_eq!(whole.2, (whole.0.len() + whole.1.len()) as u64);
+        }
     }
 
     #[test]

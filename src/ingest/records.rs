@@ -13,6 +13,22 @@ pub const CHUNK_BYTES: usize = 2 << 20;
 /// The size a chunk is cut into for parallel parsing.
 pub const PIECE_BYTES: usize = 256 << 10;
 
+/// Where a file is cut: chunk and piece sizes. Tests cut small to put cuts everywhere.
+#[derive(Debug, Clone, Copy)]
+pub struct Cuts {
+    pub chunk_bytes: usize,
+    pub piece_bytes: usize,
+}
+
+impl Default for Cuts {
+    fn default() -> Cuts {
+        Cuts {
+            chunk_bytes: CHUNK_BYTES,
+            piece_bytes: PIECE_BYTES,
+        }
+    }
+}
+
 /// One record as csv_core split it.
 pub struct Record<'a> {
     data: &'a [u8],
@@ -263,12 +279,13 @@ impl Splitter {
     }
 }
 
-/// Cut `chunk` into pieces of about `PIECE_BYTES` that end at line breaks.
-pub fn pieces(chunk: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::with_capacity(chunk.len() / PIECE_BYTES + 1);
+/// Cut `chunk` into pieces of about `piece_bytes` that end at line breaks.
+pub fn pieces(chunk: &[u8], piece_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let piece_bytes = piece_bytes.max(1);
+    let mut out = Vec::with_capacity(chunk.len() / piece_bytes + 1);
     let mut start = 0;
     while start < chunk.len() {
-        let mut end = (start + PIECE_BYTES).min(chunk.len());
+        let mut end = (start + piece_bytes).min(chunk.len());
         if end < chunk.len() {
             end = match memchr::memchr(b'\n', &chunk[end..]) {
                 Some(i) => end + i + 1,
@@ -311,6 +328,7 @@ impl ChunkPool {
 /// Reads a file in chunks that end at a line break, hashing every byte on the way.
 pub struct ChunkReader<'p, R> {
     pool: &'p ChunkPool,
+    chunk_bytes: usize,
     inner: R,
     hasher: Sha256,
     /// Bytes read from the file so far.
@@ -326,9 +344,10 @@ pub struct Chunk {
 }
 
 impl<'p, R: Read> ChunkReader<'p, R> {
-    pub fn new(inner: R, pool: &'p ChunkPool) -> ChunkReader<'p, R> {
+    pub fn new(inner: R, pool: &'p ChunkPool, chunk_bytes: usize) -> ChunkReader<'p, R> {
         ChunkReader {
             pool,
+            chunk_bytes: chunk_bytes.max(2),
             inner,
             hasher: Sha256::new(),
             bytes_read: 0,
@@ -356,7 +375,7 @@ impl<'p, R: Read> ChunkReader<'p, R> {
         }
         let mut buf = self.pool.take();
         buf.extend_from_slice(&self.carry);
-        let mut want = CHUNK_BYTES.max(buf.len() + CHUNK_BYTES / 2);
+        let mut want = self.chunk_bytes.max(buf.len() + self.chunk_bytes / 2);
         loop {
             let searched = buf.len();
             if !self.fill(&mut buf, want)? {
@@ -384,7 +403,7 @@ impl<'p, R: Read> ChunkReader<'p, R> {
     /// The SHA-256 of the whole file; reads whatever is left unread first.
     pub fn finish(mut self) -> io::Result<[u8; 32]> {
         let mut rest = Vec::new();
-        while self.fill(&mut rest, CHUNK_BYTES)? {
+        while self.fill(&mut rest, self.chunk_bytes)? {
             rest.clear();
         }
         Ok(self.hasher.finalize().into())
@@ -446,7 +465,7 @@ mod tests {
             .cycle()
             .take(line.len() * 40_000)
             .collect();
-        let ps = pieces(&chunk);
+        let ps = pieces(&chunk, PIECE_BYTES);
         assert!(ps.len() > 1);
         assert_eq!(ps[0].start, 0);
         assert_eq!(ps.last().unwrap().end, chunk.len());
@@ -465,7 +484,7 @@ mod tests {
             .take(6 * 3_000_000 + 2)
             .collect();
         let pool = ChunkPool::default();
-        let mut reader = ChunkReader::new(&text[..], &pool);
+        let mut reader = ChunkReader::new(&text[..], &pool, CHUNK_BYTES);
         let mut seen = Vec::new();
         while let Some(chunk) = reader.next_chunk().unwrap() {
             if !chunk.at_eof {
