@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 
 mod records;
-use records::{Chunk, ChunkPool, ChunkReader, Cuts, PieceEnd, Record, Splitter};
+use records::{Chunk, ChunkPool, ChunkReader, Cuts, OpenRecord, PieceEnd, Record, Splitter};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -53,6 +53,10 @@ pub enum IngestError {
         max = u32::MAX
     )]
     TooManyRows,
+    #[error(
+        "{path}: the header line does not end within its first megabyte: a quote (\") in it is probably never closed\nhint: fix the header's quotes and export again"
+    )]
+    HeaderUnterminated { path: PathBuf },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]
@@ -464,19 +468,24 @@ struct PieceResult {
     end: PieceEnd,
 }
 
-fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceResult {
-    let mut rows = Vec::with_capacity(bytes.len() / 128 + 1);
-    let mut offices: Vec<String> = Vec::new();
-    let mut office_index: HashMap<String, u32> = HashMap::new();
-    let mut last_office: Option<(String, u32)> = None;
-    let mut memo = Memo::default();
-    let end = Splitter::new(row_ctx.delimiter).parse_piece(bytes, at_eof, |rec| {
+/// The rows of a piece as they are parsed, with the piece's office names and memo.
+#[derive(Default)]
+struct PieceBuilder {
+    rows: Vec<ParsedRow>,
+    offices: Vec<String>,
+    office_index: HashMap<String, u32>,
+    last_office: Option<(String, u32)>,
+    memo: Memo,
+}
+
+impl PieceBuilder {
+    fn add(&mut self, row_ctx: &RowContext<'_>, rec: &Record<'_>) {
         if rec.is_blank() {
             return;
         }
         let line = rec.newlines_before;
         if rec.len() != row_ctx.header_len || rec.unclosed_quote {
-            rows.push(ParsedRow::WrongShape {
+            self.rows.push(ParsedRow::WrongShape {
                 line,
                 columns: rec.len(),
                 inner_newlines: rec.inner_newlines,
@@ -484,31 +493,52 @@ fn parse_piece(row_ctx: &RowContext<'_>, bytes: &[u8], at_eof: bool) -> PieceRes
             });
             return;
         }
-        match row_ctx.process(rec, &mut memo) {
+        match row_ctx.process(rec, &mut self.memo) {
             Ok((mut case, office)) => {
                 case.line = line;
-                case.office = match &last_office {
+                case.office = match &self.last_office {
                     Some((name, i)) if name.as_str() == office.as_ref() => *i,
                     _ => {
-                        let i = match office_index.get(office.as_ref()) {
+                        let i = match self.office_index.get(office.as_ref()) {
                             Some(i) => *i,
                             None => {
-                                let i = offices.len() as u32;
-                                offices.push(office.to_string());
-                                office_index.insert(office.to_string(), i);
+                                let i = self.offices.len() as u32;
+                                self.offices.push(office.to_string());
+                                self.office_index.insert(office.to_string(), i);
                                 i
                             }
                         };
-                        last_office = Some((office.into_owned(), i));
+                        self.last_office = Some((office.into_owned(), i));
                         i
                     }
                 };
-                rows.push(ParsedRow::Accepted(case));
+                self.rows.push(ParsedRow::Accepted(case));
             }
-            Err(reject) => rows.push(ParsedRow::Rejected { line, reject }),
+            Err(reject) => self.rows.push(ParsedRow::Rejected { line, reject }),
         }
-    });
-    PieceResult { rows, offices, end }
+    }
+
+    fn finish(self, end: PieceEnd) -> PieceResult {
+        PieceResult {
+            rows: self.rows,
+            offices: self.offices,
+            end,
+        }
+    }
+}
+
+fn parse_piece(
+    row_ctx: &RowContext<'_>,
+    splitter: &mut Splitter,
+    bytes: &[u8],
+    at_eof: bool,
+) -> PieceResult {
+    let mut builder = PieceBuilder {
+        rows: Vec::with_capacity(bytes.len() / 128 + 1),
+        ..PieceBuilder::default()
+    };
+    let end = splitter.parse_piece(bytes, at_eof, |rec| builder.add(row_ctx, rec));
+    builder.finish(end)
 }
 
 /// Parse a chunk's pieces in parallel.
@@ -520,9 +550,10 @@ fn parse_chunk(row_ctx: &RowContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResu
         .enumerate()
         .map(|(i, range)| {
             let at_eof = chunk.at_eof && i == last;
+            let mut splitter = Splitter::new(row_ctx.delimiter);
             (
                 range.start,
-                parse_piece(row_ctx, &chunk.bytes[range], at_eof),
+                parse_piece(row_ctx, &mut splitter, &chunk.bytes[range], at_eof),
             )
         })
         .collect()
@@ -537,8 +568,8 @@ struct Merge<'s> {
     sink: &'s mut dyn RejectSink,
     /// Line breaks before the first byte not yet merged.
     lines_done: u64,
-    /// The start of a record that a chunk ended inside, to be re-read with the next chunk.
-    unfinished: Vec<u8>,
+    /// A record that a chunk ended inside, to be continued with the next chunk.
+    open: Option<OpenRecord>,
 }
 
 impl Merge<'_> {
@@ -608,10 +639,21 @@ impl Merge<'_> {
         chunk: &Chunk,
         parsed: Vec<(usize, PieceResult)>,
     ) -> Result<(), IngestError> {
-        if !self.unfinished.is_empty() {
-            let mut bytes = std::mem::take(&mut self.unfinished);
-            bytes.extend_from_slice(&chunk.bytes);
-            return self.sequential(row_ctx, &bytes, chunk.at_eof);
+        if let Some(mut open) = self.open.take() {
+            let mut builder = PieceBuilder::default();
+            let used = open.feed(&chunk.bytes, chunk.at_eof, 0, &mut |rec| {
+                builder.add(row_ctx, rec)
+            });
+            let Some(used) = used else {
+                // Still inside the record: the whole chunk belongs to it.
+                self.open = Some(open);
+                return Ok(());
+            };
+            self.piece(builder.finish(PieceEnd {
+                unfinished_at: None,
+                newlines: open.newlines(),
+            }))?;
+            return self.sequential(row_ctx, &chunk.bytes[used..], chunk.at_eof);
         }
         for (start, result) in parsed {
             let end = result.end;
@@ -629,11 +671,12 @@ impl Merge<'_> {
         bytes: &[u8],
         at_eof: bool,
     ) -> Result<(), IngestError> {
-        let result = parse_piece(row_ctx, bytes, at_eof);
-        let unfinished = result.end.unfinished_at;
+        let mut splitter = Splitter::new(row_ctx.delimiter);
+        let result = parse_piece(row_ctx, &mut splitter, bytes, at_eof);
+        let unfinished = result.end.unfinished_at.is_some();
         self.piece(result)?;
-        if let Some(at) = unfinished {
-            self.unfinished = bytes[at..].to_vec();
+        if unfinished {
+            self.open = Some(splitter.into_open());
         }
         Ok(())
     }
@@ -701,12 +744,18 @@ fn ingest_stream<R: Read + Send>(
     };
 
     let bom_len = if has_bom { 3 } else { 0 };
-    // The header may hold quoted line breaks: read on until it is complete.
+    // The header may hold quoted line breaks: read on until it is complete, but not past
+    // a megabyte (a quote opened in the header and never closed would take the whole file).
     let (header, header_end) = loop {
         if let Some(found) =
             Splitter::new(delimiter).first_record(&first.bytes[bom_len..], first.at_eof)
         {
             break found;
+        }
+        if first.bytes.len() > SNIFF_BYTES {
+            return Err(IngestError::HeaderUnterminated {
+                path: ctx.path.to_path_buf(),
+            });
         }
         match reader.next_chunk().map_err(io_err)? {
             Some(more) => {
@@ -753,7 +802,7 @@ fn ingest_stream<R: Read + Send>(
         offices,
         sink,
         lines_done: header_lines,
-        unfinished: Vec::new(),
+        open: None,
     };
     // While one chunk is parsed in parallel, the previous one is merged and the next is read.
     let mut current = Some(first);
@@ -782,11 +831,17 @@ fn ingest_stream<R: Read + Send>(
     if let Some((done, parsed)) = pending.take() {
         merge.chunk(&row_ctx, done, parsed)?;
     }
-    if !merge.unfinished.is_empty() {
-        // Only a chunk that is not the file's last can leave a record unfinished, and the
-        // chunk after it finishes it; reaching here means the file ended without one.
-        let rest = std::mem::take(&mut merge.unfinished);
-        merge.sequential(&row_ctx, &rest, true)?;
+    if merge.open.is_some() {
+        // Only a chunk that is not the file's last can leave a record open, and the chunk
+        // after it goes on with it; reaching here means the file ended without another.
+        merge.chunk(
+            &row_ctx,
+            Chunk {
+                bytes: Vec::new(),
+                at_eof: true,
+            },
+            Vec::new(),
+        )?;
     }
     let mut file = merge.file;
     progress(&file, reader.bytes_read);
@@ -1644,6 +1699,67 @@ outcome = "outcome"
             proptest::prop_assert_eq!(whole.2, cut.2);
             proptest::prop_assert_eq!(whole.2, (whole.0.len() + whole.1.len()) as u64);
         }
+    }
+
+    #[test]
+    fn a_literal_quote_in_the_last_line_is_data_with_or_without_a_final_break() {
+        for end in ["", "\n"] {
+            let text = format!(
+                "id,type,opened,closed,outcome,notes\nA1,prevention,01.02.2020,,,5\" tube{end}"
+            );
+            let (cases, file) = ingest_text(&text);
+            assert_eq!((cases.len(), file.rows_rejected), (1, 0), "{end:?}");
+        }
+        // A quote opened at the start of the last field and never closed is not.
+        let text = "id,type,opened,closed,outcome,notes\nA1,prevention,01.02.2020,,,\"5 tube";
+        let (cases, file) = ingest_text(text);
+        assert_eq!((cases.len(), file.rows_rejected), (0, 1));
+    }
+
+    /// A stray quote early in a long file without other quotes: one row swallows the rest,
+    /// read once (the record goes on from chunk to chunk), with tiny chunks as with big ones.
+    #[test]
+    fn a_stray_quote_swallows_the_rest_once() {
+        let mut text = String::from("id,type,opened,closed,outcome,notes\n");
+        text.push_str("A1,prevention,01.02.2020,,,\"stray\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("B{i},prevention,01.02.2020,,,fine\n"));
+        }
+        for cuts in [
+            Cuts::default(),
+            Cuts {
+                chunk_bytes: 64,
+                piece_bytes: 16,
+            },
+        ] {
+            let (cases, rejects, rows) = ingest_cut(text.as_bytes(), cuts);
+            assert_eq!(cases.len(), 0);
+            assert_eq!(rows, 1);
+            assert_eq!(rejects, vec![(2, RejectReason::UnterminatedQuote)]);
+        }
+    }
+
+    #[test]
+    fn a_header_whose_quote_never_closes_is_a_clear_error() {
+        let mut text = String::from("id,\"type,opened,closed,outcome\n");
+        for i in 0..100_000 {
+            text.push_str(&format!("A{i},prevention,01.02.2020,,\n"));
+        }
+        let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
+        let key = Key::from_bytes([1; 32]);
+        let err = ingest_bytes(
+            &pipeline,
+            0,
+            Path::new("t.csv"),
+            text.as_bytes(),
+            &key.pseudonymizer(),
+            30_000,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, IngestError::HeaderUnterminated { .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -555,11 +555,22 @@ impl<'a> CasesWriter<'a> {
 
     /// Write what is left and the footer; the file's SHA-256.
     pub fn finish(mut self) -> Result<String, OutputError> {
+        // (`Drop` below only waits for a writer that was not finished.)
         let result = self.join()?;
         File::open(&self.path)
             .and_then(|f| f.sync_all())
             .map_err(io_error(&self.path))?;
         Ok(result)
+    }
+}
+
+impl Drop for CasesWriter<'_> {
+    /// A writer dropped on an error path: stop the thread before the staging folder goes.
+    fn drop(&mut self) {
+        self.frames = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

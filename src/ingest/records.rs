@@ -80,13 +80,56 @@ pub struct PieceEnd {
     pub newlines: u64,
 }
 
-/// A reusable csv_core reader with its output buffers.
+/// Splits pieces into records: a reusable csv_core reader with its output buffers.
 pub struct Splitter {
     delimiter: u8,
-    /// Built once: building csv_core's state machine costs more than reading a line.
+    open: OpenRecord,
+}
+
+/// A record being read by csv_core, perhaps over several inputs: the reader's state and what
+/// it has output so far. A record that runs past the end of a chunk goes on in the next one
+/// from here, so a stray quote costs one pass over the file, not one per chunk.
+pub struct OpenRecord {
     reader: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
+    nout: usize,
+    nend: usize,
+    /// Line breaks consumed by this record so far.
+    newlines: u64,
+    /// Where the record's bytes so far leave a field, to tell at the end of the file whether
+    /// it was cut inside a quote (csv_core does not say, and its `Reader::clone` does not
+    /// carry its state).
+    quote: QuoteState,
+    delimiter: u8,
+}
+
+/// The quoting state of csv_core's reader (quotes on, doubled quotes as escapes, no escape
+/// character), followed byte by byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl QuoteState {
+    fn advance(mut self, bytes: &[u8], delimiter: u8) -> QuoteState {
+        use QuoteState::*;
+        for &b in bytes {
+            self = match (self, b) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (FieldStart, b'"') => Quoted,
+                (_, b'\n') => FieldStart,
+                (_, d) if d == delimiter => FieldStart,
+                _ => Unquoted,
+            };
+        }
+        self
+    }
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -97,9 +140,31 @@ impl Splitter {
     pub fn new(delimiter: u8) -> Splitter {
         Splitter {
             delimiter,
-            reader: Self::build_reader(delimiter),
+            open: OpenRecord::new(delimiter),
+        }
+    }
+
+    /// The record the last `parse_piece` left unfinished, to be continued.
+    pub fn into_open(self) -> OpenRecord {
+        self.open
+    }
+}
+
+impl OpenRecord {
+    fn new(delimiter: u8) -> OpenRecord {
+        let mut reader = Self::build_reader(delimiter);
+        // csv_core drops a byte-order mark before its first record; a blank line first makes
+        // every later record keep its bytes as they are.
+        let _ = reader.read_record(b"\n", &mut [0; 4], &mut [0; 4]);
+        OpenRecord {
+            reader,
             out: vec![0; 1 << 10],
             ends: vec![0; 32],
+            nout: 0,
+            nend: 0,
+            newlines: 0,
+            quote: QuoteState::FieldStart,
+            delimiter,
         }
     }
 
@@ -112,6 +177,84 @@ impl Splitter {
             .build()
     }
 
+    /// Begin a record (after one ended: the reader is at the start of a record).
+    fn start(&mut self) {
+        self.nout = 0;
+        self.nend = 0;
+        self.newlines = 0;
+        self.quote = QuoteState::FieldStart;
+    }
+
+    /// Line breaks consumed by the record so far (all of them once it has ended).
+    pub fn newlines(&self) -> u64 {
+        self.newlines
+    }
+
+    /// Feed `bytes` to the record. When it ends within them, hand it to `on_record` and return
+    /// the bytes it used; `None` when they ran out first (and `at_eof` is false), all consumed.
+    /// `newlines_before` is passed on as the record's `newlines_before`.
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        at_eof: bool,
+        newlines_before: u64,
+        on_record: &mut impl FnMut(&Record<'_>),
+    ) -> Option<usize> {
+        use csv_core::ReadRecordResult as R;
+        let mut pos = 0;
+        loop {
+            let input = &bytes[pos..];
+            let at_end = input.is_empty();
+            if at_end && !at_eof {
+                self.newlines += count_newlines(bytes);
+                return None;
+            }
+            // The end of the file inside a quoted field: the record never closed its quote.
+            let unclosed_quote = at_end && self.quote == QuoteState::Quoted;
+            let (res, nin, o, e) = self.reader.read_record(
+                input,
+                &mut self.out[self.nout..],
+                &mut self.ends[self.nend..],
+            );
+            self.quote = self.quote.advance(&input[..nin], self.delimiter);
+            pos += nin;
+            self.nout += o;
+            self.nend += e;
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull => {
+                    let len = self.out.len();
+                    self.out.resize(len * 2, 0);
+                }
+                R::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                R::Record => {
+                    let used = &bytes[..pos];
+                    self.newlines += count_newlines(used);
+                    let terminated = used.last() == Some(&b'\n');
+                    on_record(&Record {
+                        data: &self.out[..self.nout],
+                        ends: &self.ends[..self.nend],
+                        gap: 0,
+                        newlines_before,
+                        inner_newlines: self.newlines - u64::from(terminated),
+                        unclosed_quote,
+                    });
+                    return Some(pos);
+                }
+                // Only blank lines were left, at the end of the file.
+                R::End => {
+                    self.newlines += count_newlines(bytes);
+                    return Some(bytes.len());
+                }
+            }
+        }
+    }
+}
+
+impl Splitter {
     /// Parse `bytes`, which begin at the start of a record, calling `on_record` for each record.
     /// When `at_eof`, a final record without a line break (or with an unclosed quote) is a
     /// record; otherwise the piece's end is reported as unfinished and that record is left for
@@ -151,7 +294,8 @@ impl Splitter {
                 pos += len + 1;
                 continue;
             }
-            match self.quoted_record(rest, at_eof, newlines, &mut on_record) {
+            self.open.start();
+            match self.open.feed(rest, at_eof, newlines, &mut on_record) {
                 Some(used) => {
                     newlines += count_newlines(&rest[..used]);
                     pos += used;
@@ -170,94 +314,36 @@ impl Splitter {
         }
     }
 
-    /// Read the one record at the start of `bytes` with csv_core and hand it to `on_record`;
-    /// the bytes it used, or `None` when it does not end within `bytes` and more may follow.
-    fn quoted_record(
-        &mut self,
-        bytes: &[u8],
-        at_eof: bool,
-        newlines_before: u64,
-        on_record: &mut impl FnMut(&Record<'_>),
-    ) -> Option<usize> {
-        use csv_core::ReadRecordResult as R;
-        let reader = &mut self.reader;
-        reader.reset();
-        let (mut pos, mut nout, mut nend) = (0, 0, 0);
-        loop {
-            let input = &bytes[pos..];
-            let at_end = input.is_empty();
-            if at_end && !at_eof {
-                return None;
-            }
-            let (res, nin, o, e) =
-                reader.read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
-            pos += nin;
-            nout += o;
-            nend += e;
-            match res {
-                R::InputEmpty => {}
-                R::OutputFull => {
-                    let len = self.out.len();
-                    self.out.resize(len * 2, 0);
-                }
-                R::OutputEndsFull => {
-                    let len = self.ends.len();
-                    self.ends.resize(len * 2, 0);
-                }
-                R::Record => {
-                    let body = &bytes[..pos];
-                    let terminated = body.last() == Some(&b'\n');
-                    // A record that only the end of the file ended, with an odd number of
-                    // quotes, was inside a quoted field when the file ran out.
-                    let unclosed_quote =
-                        at_end && body.iter().filter(|b| **b == b'"').count() % 2 == 1;
-                    on_record(&Record {
-                        data: &self.out[..nout],
-                        ends: &self.ends[..nend],
-                        gap: 0,
-                        newlines_before,
-                        inner_newlines: count_newlines(body) - u64::from(terminated),
-                        unclosed_quote,
-                    });
-                    return Some(pos);
-                }
-                // Only blank lines were left.
-                R::End => return Some(bytes.len()),
-            }
-        }
-    }
-
     /// The first record of `bytes` (the header) as owned fields, and where the next record
     /// starts; `None` when `bytes` hold no complete record and more may follow.
     pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<(Vec<Vec<u8>>, usize)> {
         use csv_core::ReadRecordResult as R;
-        let reader = &mut self.reader;
-        reader.reset();
+        let mut reader = OpenRecord::build_reader(self.delimiter);
+        let (mut out, mut ends) = (vec![0u8; 1 << 10], vec![0usize; 32]);
         let (mut pos, mut nout, mut nend) = (0, 0, 0);
         loop {
             let input = &bytes[pos..];
             if input.is_empty() && !at_eof {
                 return None;
             }
-            let (res, nin, o, e) =
-                reader.read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            let (res, nin, o, e) = reader.read_record(input, &mut out[nout..], &mut ends[nend..]);
             pos += nin;
             nout += o;
             nend += e;
             match res {
                 R::InputEmpty => {}
                 R::OutputFull => {
-                    let len = self.out.len();
-                    self.out.resize(len * 2, 0);
+                    let len = out.len();
+                    out.resize(len * 2, 0);
                 }
                 R::OutputEndsFull => {
-                    let len = self.ends.len();
-                    self.ends.resize(len * 2, 0);
+                    let len = ends.len();
+                    ends.resize(len * 2, 0);
                 }
                 R::Record => {
                     let record = Record {
-                        data: &self.out[..nout],
-                        ends: &self.ends[..nend],
+                        data: &out[..nout],
+                        ends: &ends[..nend],
                         gap: 0,
                         newlines_before: 0,
                         inner_newlines: 0,
@@ -454,6 +540,18 @@ mod tests {
         let (recs, end) = records(bytes, true);
         assert_eq!(recs.len(), 2);
         assert_eq!(end.unfinished_at, None);
+    }
+
+    #[test]
+    fn the_quote_state_follows_csv_core() {
+        use QuoteState::*;
+        let state = |bytes: &[u8]| FieldStart.advance(bytes, b',');
+        assert_eq!(state(b"a,\"5 tube"), Quoted);
+        assert_eq!(state(b"a,5\" tube"), Unquoted);
+        assert_eq!(state(b"a,\"x\"\"y"), Quoted);
+        assert_eq!(state(b"a,\"x\"\"y\""), QuoteInQuoted);
+        assert_eq!(state(b"a,\"x\ny"), Quoted);
+        assert_eq!(state(b"a,\"x\"y"), Unquoted);
     }
 
     #[test]
