@@ -49,6 +49,8 @@ pub struct DateFormat {
     text: String,
     /// `Some` when the format uses only `%d %m %Y`, literals and spaces: the fast path.
     tokens: Option<Vec<Token>>,
+    /// The fast path's tokens with literals in UTF-8, for decoded text.
+    utf8: Option<ByteFormat>,
 }
 
 /// Why a date did not parse; never carries the input text.
@@ -96,10 +98,13 @@ impl DateFormat {
                 c => tokens.push(Token::Literal(c)),
             }
         }
-        Ok(DateFormat {
+        let mut format = DateFormat {
             text: text.to_string(),
             tokens: (fast && has.0 && has.1 && has.2).then_some(tokens),
-        })
+            utf8: None,
+        };
+        format.utf8 = format.for_bytes(|c| Some(c.to_string().into_bytes()));
+        Ok(format)
     }
 
     /// The format as written in the pipeline file.
@@ -109,7 +114,11 @@ impl DateFormat {
 
     fn parse(&self, s: &str) -> Result<NaiveDate, DateError> {
         match &self.tokens {
-            Some(tokens) => parse_fast(tokens, s),
+            Some(_) => {
+                let utf8 = self.utf8.as_ref().ok_or(DateError::Unparseable)?;
+                let (y, m, d) = match_shape(&utf8.tokens, s.as_bytes())?;
+                NaiveDate::from_ymd_opt(y, m, d).ok_or(DateError::Impossible)
+            }
             None => NaiveDate::parse_from_str(s, &self.text).map_err(|e| {
                 if matches!(
                     e.kind(),
@@ -123,49 +132,6 @@ impl DateFormat {
             }),
         }
     }
-}
-
-fn parse_fast(tokens: &[Token], s: &str) -> Result<NaiveDate, DateError> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let (mut d, mut m, mut y) = (0u32, 0u32, 0i32);
-    fn digits(b: &[u8], i: &mut usize, min: usize, max: usize) -> Option<u32> {
-        let start = *i;
-        let mut v = 0u32;
-        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
-            v = v * 10 + u32::from(b[*i] - b'0');
-            *i += 1;
-        }
-        (*i - start >= min).then_some(v)
-    }
-    for t in tokens {
-        match t {
-            Token::Day => d = digits(b, &mut i, 1, 2).ok_or(DateError::Unparseable)?,
-            Token::Month => m = digits(b, &mut i, 1, 2).ok_or(DateError::Unparseable)?,
-            Token::Year => y = digits(b, &mut i, 4, 4).ok_or(DateError::Unparseable)? as i32,
-            Token::Space => {
-                while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-                    i += 1
-                }
-            }
-            Token::Literal(c) => {
-                let mut buf = [0u8; 4];
-                let lit = c.encode_utf8(&mut buf).as_bytes();
-                if b[i..].starts_with(lit) {
-                    i += lit.len()
-                } else {
-                    return Err(DateError::Unparseable);
-                }
-            }
-        }
-    }
-    if i != b.len() {
-        return Err(DateError::Unparseable);
-    }
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(DateError::Impossible);
-    }
-    NaiveDate::from_ymd_opt(y, m, d).ok_or(DateError::Impossible)
 }
 
 /// Years a case or birth date can plausibly have. Outside them a date is a typo (`01.01.0202`)
@@ -249,17 +215,23 @@ fn days_in_month(y: i32, m: u32) -> u32 {
     }
 }
 
-fn match_bytes(tokens: &[ByteToken], b: &[u8]) -> Option<Day> {
+/// Match `b` against a fast-path format: (year, month, day), `Unparseable` when the shape
+/// differs, `Impossible` when month or day is out of range.
+fn match_shape(tokens: &[ByteToken], b: &[u8]) -> Result<(i32, u32, u32), DateError> {
     let mut i = 0;
     let (mut d, mut m, mut y) = (0u32, 0u32, 0i32);
-    let digits = |i: &mut usize, min: usize, max: usize| -> Option<u32> {
+    let digits = |i: &mut usize, min: usize, max: usize| -> Result<u32, DateError> {
         let start = *i;
         let mut v = 0u32;
         while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
             v = v * 10 + u32::from(b[*i] - b'0');
             *i += 1;
         }
-        (*i - start >= min).then_some(v)
+        if *i - start >= min {
+            Ok(v)
+        } else {
+            Err(DateError::Unparseable)
+        }
     };
     for t in tokens {
         match t {
@@ -273,18 +245,19 @@ fn match_bytes(tokens: &[ByteToken], b: &[u8]) -> Option<Day> {
             }
             ByteToken::Literal(lit) => {
                 if !b[i..].starts_with(lit) {
-                    return None;
+                    return Err(DateError::Unparseable);
                 }
                 i += lit.len();
             }
         }
     }
-    let valid = i == b.len()
-        && (1..=12).contains(&m)
-        && d >= 1
-        && d <= days_in_month(y, m)
-        && PLAUSIBLE_YEARS.contains(&y);
-    valid.then(|| days_from_civil(y, m, d))
+    if i != b.len() {
+        return Err(DateError::Unparseable);
+    }
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(DateError::Impossible);
+    }
+    Ok((y, m, d))
 }
 
 /// The fast path of `parse_date` on a field's raw bytes: the day of the first format that
@@ -293,7 +266,10 @@ fn match_bytes(tokens: &[ByteToken], b: &[u8]) -> Option<Day> {
 /// function accepts and the reason for the rest.
 pub fn parse_date_bytes(raw: &[u8], formats: &[ByteFormat]) -> Option<Day> {
     let b = raw.trim_ascii();
-    formats.iter().find_map(|f| match_bytes(&f.tokens, b))
+    formats.iter().find_map(|f| {
+        let (y, m, d) = match_shape(&f.tokens, b).ok()?;
+        (d <= days_in_month(y, m) && PLAUSIBLE_YEARS.contains(&y)).then(|| days_from_civil(y, m, d))
+    })
 }
 
 /// Compile a list of formats (the defaults when `None`).
