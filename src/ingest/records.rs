@@ -317,49 +317,24 @@ impl Splitter {
     /// The first record of `bytes` (the header) as owned fields, and where the next record
     /// starts; `None` when `bytes` hold no complete record and more may follow.
     pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<(Vec<Vec<u8>>, usize)> {
-        use csv_core::ReadRecordResult as R;
-        let mut reader = OpenRecord::build_reader(self.delimiter);
-        let (mut out, mut ends) = (vec![0u8; 1 << 10], vec![0usize; 32]);
-        let (mut pos, mut nout, mut nend) = (0, 0, 0);
+        let mut pos = 0;
         loop {
-            let input = &bytes[pos..];
-            if input.is_empty() && !at_eof {
-                return None;
-            }
-            let (res, nin, o, e) = reader.read_record(input, &mut out[nout..], &mut ends[nend..]);
-            pos += nin;
-            nout += o;
-            nend += e;
-            match res {
-                R::InputEmpty => {}
-                R::OutputFull => {
-                    let len = out.len();
-                    out.resize(len * 2, 0);
+            let mut fields = None;
+            self.open.start();
+            pos += self.open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
+                if !rec.is_blank() {
+                    fields = Some(
+                        (0..rec.len())
+                            .map(|i| rec.get(i).unwrap_or_default().to_vec())
+                            .collect(),
+                    );
                 }
-                R::OutputEndsFull => {
-                    let len = ends.len();
-                    ends.resize(len * 2, 0);
-                }
-                R::Record => {
-                    let record = Record {
-                        data: &out[..nout],
-                        ends: &ends[..nend],
-                        gap: 0,
-                        newlines_before: 0,
-                        inner_newlines: 0,
-                        unclosed_quote: false,
-                    };
-                    if record.is_blank() {
-                        nout = 0;
-                        nend = 0;
-                        continue;
-                    }
-                    let fields = (0..record.len())
-                        .map(|i| record.get(i).unwrap_or_default().to_vec())
-                        .collect();
-                    return Some((fields, pos));
-                }
-                R::End => return Some((Vec::new(), pos)),
+            })?;
+            match fields {
+                Some(fields) => return Some((fields, pos)),
+                // Nothing but blank lines.
+                None if pos >= bytes.len() => return Some((Vec::new(), pos)),
+                None => {}
             }
         }
     }
