@@ -104,14 +104,6 @@ impl CaseStore {
             },
         })
     }
-
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
 }
 
 impl CaseSink for CaseStore {
@@ -220,7 +212,15 @@ pub struct Linked {
     pub cases: Vec<LinkCase>,
     /// Bit `i` set when the accepted row with ordinal `i` was kept.
     kept: Vec<u64>,
-    details: Details,
+    details: KeptDetails,
+}
+
+/// Where the full cases of a `Linked` are read back from.
+enum KeptDetails {
+    Dropped,
+    Memory(Vec<Case>),
+    /// The scratch file, written and flushed.
+    Scratch(PathBuf),
 }
 
 impl Linked {
@@ -236,10 +236,10 @@ impl Linked {
     ) -> Result<(), E> {
         let mut batch = Vec::with_capacity(rows);
         match &self.details {
-            Details::Dropped => {
+            KeptDetails::Dropped => {
                 return Err(io::Error::other("the cases were not kept (links only)").into());
             }
-            Details::Memory(cases) => {
+            KeptDetails::Memory(cases) => {
                 for (i, c) in cases.iter().enumerate() {
                     if self.is_kept(i) {
                         batch.push(*c);
@@ -250,7 +250,7 @@ impl Linked {
                     }
                 }
             }
-            Details::Scratch { path, .. } => {
+            KeptDetails::Scratch(path) => {
                 // Read a batch's worth of records at a time and decode the kept ones in
                 // parallel: decoding one record at a time would hold up the writer.
                 let mut reader = File::open(path)?;
@@ -291,7 +291,7 @@ impl Linked {
 
 impl Drop for Linked {
     fn drop(&mut self) {
-        if let Details::Scratch { path, .. } = &self.details {
+        if let KeptDetails::Scratch(path) = &self.details {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -303,15 +303,13 @@ impl Drop for Linked {
 pub fn dedupe(store: CaseStore, files: &mut [InputFile]) -> io::Result<Linked> {
     let CaseStore { mut links, details } = store;
     let details = match details {
+        Details::Dropped => KeptDetails::Dropped,
+        Details::Memory(cases) => KeptDetails::Memory(cases),
         Details::Scratch { path, writer } => {
             // Flushed, not synced: the scratch file only lives as long as the run.
-            let file = writer.into_inner().map_err(|e| e.into_error())?;
-            Details::Scratch {
-                path,
-                writer: BufWriter::new(file),
-            }
+            writer.into_inner().map_err(|e| e.into_error())?;
+            KeptDetails::Scratch(path)
         }
-        other => other,
     };
     // The greatest preference is kept: a closed date beats none (NOT_CLOSED is the least), a
     // later date an earlier one, then the higher ordinal (later source, then later line).
