@@ -504,7 +504,7 @@ fn run(args: RunArgs) -> Result<u8> {
     let scratch = out.staging().join(".cases.scratch");
     let store = CaseStore::with_scratch_file(&scratch)
         .with_context(|| format!("creating {}", scratch.display()))?;
-    let (linked, ingested) = read_all(&prepared, &args.common, store, &mut rejects)?;
+    let (mut linked, ingested) = read_all(&prepared, &args.common, store, &mut rejects)?;
     rejects.finish()?;
     let read_time = stage.elapsed();
     let over = log_accounting(pipeline, &ingested.files);
@@ -513,10 +513,9 @@ fn run(args: RunArgs) -> Result<u8> {
     let stage = Instant::now();
     let as_of = dates::to_day(prepared.as_of);
     // The measures own the link cases and free them (a third of the memory) when done.
-    let mut linked = linked;
     let links = std::mem::take(&mut linked.cases);
     let cases_kept = links.len();
-    let (mut rates, written) = rayon::join(
+    let ((mut rates, rates_time), written) = rayon::join(
         move || {
             let started = Instant::now();
             let rates = measures::compute(&links, &pipeline.success, as_of);
@@ -539,11 +538,11 @@ fn run(args: RunArgs) -> Result<u8> {
             Ok((classes, sha256, started.elapsed()))
         },
     );
-    let (rates_time, (classes, cases_sha256, cases_time)) = (rates.1, written?);
+    let (classes, cases_sha256, cases_time) = written?;
     let write_time = stage.elapsed();
+    // Removes the scratch file before anything is published.
     drop(linked);
-    disclosure::protect(&mut rates.0, pipeline.min_count);
-    let rates = rates.0;
+    disclosure::protect(&mut rates, pipeline.min_count);
     output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     let small_class_share = classes.small_class_share(pipeline.min_count);
 
