@@ -543,7 +543,7 @@ fn run(args: RunArgs) -> Result<u8> {
     // Removes the scratch file before anything is published.
     drop(linked);
     disclosure::protect(&mut rates, pipeline.min_count);
-    output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
+    let rates_sha256 = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     let small_class_share = classes.small_class_share(pipeline.min_count);
 
     let html = report::render(&report::ReportInput {
@@ -577,11 +577,11 @@ fn run(args: RunArgs) -> Result<u8> {
         "rejects.csv",
     ] {
         let path = out.staging().join(name);
-        // cases.parquet, the large one, was hashed as it was written.
-        let sha256 = if name == "cases.parquet" {
-            cases_sha256.clone()
-        } else {
-            output::sha256_file(&path).with_context(|| format!("reading back {name}"))?
+        // The Parquet files were hashed as they were written.
+        let sha256 = match name {
+            "cases.parquet" => cases_sha256.clone(),
+            "rates.parquet" => rates_sha256.clone(),
+            _ => output::sha256_file(&path).with_context(|| format!("reading back {name}"))?,
         };
         outputs.push(OutputEntry {
             path: name.to_string(),

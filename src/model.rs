@@ -6,7 +6,7 @@ use std::fmt;
 /// A 16-byte keyed pseudonym (SPEC §3), kept binary inside the process and written as hex.
 pub type Pseudonym = [u8; 16];
 
-/// Days since 1970-01-01, the representation of a calendar date in Parquet and polars.
+/// Days since 1970-01-01, the representation of a calendar date in Parquet and Arrow.
 pub type Day = i32;
 
 /// Index of an oblast in `reference::oblasts()` (0..28).

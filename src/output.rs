@@ -1,5 +1,5 @@
 //! Outputs (SPEC §6, §9): the staging directory and its atomic publication, the run lock,
-//! `cases.parquet` (through polars), `rejects.csv` and `manifest.json`.
+//! the Parquet files (`cases`, `rates`, through `parquet`), `rejects.csv` and `manifest.json`.
 //!
 //! Everything is written into a staging directory beside the output directory and swapped
 //! into place in one `rename` only when the whole run succeeded, so a crash or `kill -9`
@@ -9,18 +9,20 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use polars::prelude::*;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{InputFile, RejectSink, RowReject};
-use crate::measures::RateRow;
-use crate::model::{Case, Day, Pseudonym, Vocabulary};
-use crate::pseudonym::{hex_into, to_hex};
-use crate::reference;
+use crate::pseudonym::to_hex;
+
+mod cases;
+mod parquet_file;
+mod rates;
+
+pub use cases::{CASES_BATCH_ROWS, CASES_COLUMNS, CasesWriter};
+pub use parquet_file::ParquetWriteError;
+pub use rates::{RATES_COLUMNS, write_rates};
 
 /// A problem writing outputs. Exit code 1: the previous outputs are untouched.
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +37,8 @@ pub enum OutputError {
         "{target} exists and is not an outcomes output folder (it has no manifest.json); refusing to replace it\nhint: choose a new or empty folder with --out"
     )]
     NotOurs { target: PathBuf },
-    #[error("writing {path}: {message}")]
-    Parquet { path: PathBuf, message: String },
+    #[error(transparent)]
+    Parquet(#[from] ParquetWriteError),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -300,375 +302,6 @@ impl RejectSink for RejectsWriter {
         ])?;
         Ok(())
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// cases.parquet
-
-/// Rows per Parquet row group and per in-memory batch while writing.
-const PARQUET_BATCH_ROWS: usize = 1 << 17;
-
-/// The column names of `cases.parquet`, in order (SPEC §6).
-pub const CASES_COLUMNS: [&str; 16] = [
-    "child",
-    "family",
-    "case",
-    "region",
-    "municipality",
-    "office",
-    "case_type",
-    "opened",
-    "closed",
-    "outcome",
-    "placement_type",
-    "placement_region",
-    "birth_year",
-    "sex",
-    "source",
-    "source_line",
-];
-
-fn cases_frame<'a>(
-    cases: &'a [Case],
-    offices: &'a [String],
-    files: &'a [InputFile],
-) -> PolarsResult<DataFrame> {
-    let oblasts = reference::oblasts();
-    let municipalities = reference::municipalities();
-    // Pseudonyms as hex, written into one buffer per column rather than a string each.
-    let hex = |name: &str, value: fn(&Case) -> Option<&Pseudonym>| {
-        let mut buf = Vec::with_capacity(cases.len() * 32);
-        for c in cases {
-            hex_into(value(c).unwrap_or(&[0; 16]), &mut buf);
-        }
-        let texts: Vec<Option<&str>> = cases
-            .iter()
-            .zip(buf.chunks_exact(32))
-            // Hex digits are ASCII, so every 32-byte slice is valid UTF-8.
-            .map(|(c, hex)| value(c).and(std::str::from_utf8(hex).ok()))
-            .collect();
-        Ok(Column::new(name.into(), texts))
-    };
-    let text = |name: &str, value: &(dyn Fn(&'a Case) -> Option<&'a str> + Sync)| {
-        Ok(Column::new(
-            name.into(),
-            cases.iter().map(value).collect::<Vec<_>>(),
-        ))
-    };
-    let date = |name: &str, value: fn(&Case) -> Option<Day>| {
-        Column::new(name.into(), cases.iter().map(value).collect::<Vec<_>>()).cast(&DataType::Date)
-    };
-    // Each column is built on its own, in parallel; the frame keeps the order below.
-    type Build<'b> = Box<dyn Fn() -> PolarsResult<Column> + Send + Sync + 'b>;
-    let builders: Vec<Build> = vec![
-        Box::new(|| hex("child", |c| Some(&c.child))),
-        Box::new(|| hex("family", |c| c.family.as_ref())),
-        Box::new(|| hex("case", |c| c.case.as_ref())),
-        Box::new(|| {
-            text("region", &|c| {
-                Some(oblasts[c.region as usize].code.as_str())
-            })
-        }),
-        Box::new(|| {
-            text("municipality", &|c| {
-                c.municipality
-                    .map(|m| municipalities[m as usize].code.as_str())
-            })
-        }),
-        Box::new(|| text("office", &|c| Some(offices[c.office as usize].as_str()))),
-        Box::new(|| text("case_type", &|c| Some(c.case_type.as_str()))),
-        Box::new(|| date("opened", |c| Some(c.opened))),
-        Box::new(|| date("closed", |c| c.closed)),
-        Box::new(|| text("outcome", &|c| c.outcome.map(|o| o.as_str()))),
-        Box::new(|| text("placement_type", &|c| c.placement_type.map(|p| p.as_str()))),
-        Box::new(|| {
-            text("placement_region", &|c| {
-                c.placement_region
-                    .map(|r| oblasts[r as usize].code.as_str())
-            })
-        }),
-        Box::new(|| {
-            Ok(Column::new(
-                "birth_year".into(),
-                cases
-                    .iter()
-                    .map(|c| c.birth_year.map(i32::from))
-                    .collect::<Vec<_>>(),
-            ))
-        }),
-        Box::new(|| text("sex", &|c| c.sex.map(|s| s.as_str()))),
-        Box::new(|| text("source", &|c| Some(files[c.file as usize].display.as_str()))),
-        Box::new(|| {
-            Ok(Column::new(
-                "source_line".into(),
-                cases.iter().map(|c| c.line as i64).collect::<Vec<_>>(),
-            ))
-        }),
-    ];
-    let columns = builders
-        .par_iter()
-        .map(|build| build())
-        .collect::<PolarsResult<Vec<Column>>>()?;
-    DataFrame::new(cases.len(), columns)
-}
-
-/// Ask the kernel to start writing `file`'s dirty pages to disk now, without waiting, so the
-/// final `fsync` of a large output has little left to do.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: sync_file_range only reads the descriptor, which `file` keeps open; it has no
-    // memory arguments. Failure only means the final fsync does all the work.
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_: &File) {}
-
-/// A writer that hashes the bytes it passes on, so a large output need not be read back for
-/// the manifest.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Arc<Mutex<Sha256>>,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        if let Ok(mut hasher) = self.hasher.lock() {
-            hasher.update(&buf[..n]);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-type ParquetBatches = polars::io::parquet::write::BatchedWriter<HashingWriter<BufWriter<File>>>;
-
-/// Writes `cases.parquet` one batch of cases at a time, each batch a row group: bounded
-/// memory, and the same bytes for the same cases. The caller's thread builds a batch's
-/// columns while a writer thread encodes, compresses and writes the batch before it.
-pub struct CasesWriter<'a> {
-    path: PathBuf,
-    frames: Option<std::sync::mpsc::SyncSender<DataFrame>>,
-    /// The writer thread: gives back the file's SHA-256 once every frame is written.
-    thread: Option<std::thread::JoinHandle<Result<String, OutputError>>>,
-    offices: &'a [String],
-    files: &'a [InputFile],
-}
-
-/// Rows per Parquet row group of `cases.parquet`: hand `CasesWriter::write` batches this size.
-pub const CASES_BATCH_ROWS: usize = PARQUET_BATCH_ROWS;
-
-fn parquet_error(path: &Path, e: PolarsError) -> OutputError {
-    OutputError::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
-impl<'a> CasesWriter<'a> {
-    pub fn create(
-        path: &Path,
-        offices: &'a [String],
-        files: &'a [InputFile],
-    ) -> Result<CasesWriter<'a>, OutputError> {
-        let file = File::create(path).map_err(io_error(path))?;
-        let schema = cases_frame(&[], offices, files)
-            .map_err(|e| parquet_error(path, e))?
-            .schema()
-            .clone();
-        let hasher = Arc::new(Mutex::new(Sha256::new()));
-        let sink = HashingWriter {
-            inner: BufWriter::with_capacity(1 << 20, file),
-            hasher: hasher.clone(),
-        };
-        // Uncompressed: the pseudonyms, most of the bytes, are random hex that Snappy cannot
-        // shrink, and the short labels are dictionary-encoded already. Snappy saved 9% of the
-        // size for a fifth of the writing time (NOTES.md, performance).
-        let mut writer: ParquetBatches = ParquetWriter::new(sink)
-            .with_compression(ParquetCompression::Uncompressed)
-            .batched(&schema)
-            .map_err(|e| parquet_error(path, e))?;
-        let (frames, received) = std::sync::mpsc::sync_channel::<DataFrame>(1);
-        let thread_path = path.to_path_buf();
-        let thread = std::thread::Builder::new()
-            .name("cases.parquet".into())
-            .spawn(move || {
-                let written = File::open(&thread_path).ok();
-                for frame in received {
-                    writer
-                        .write_batch(&frame)
-                        .map_err(|e| parquet_error(&thread_path, e))?;
-                    if let Some(file) = &written {
-                        start_writeback(file);
-                    }
-                }
-                // `finish` writes the footer and flushes, so the hash covers every byte.
-                writer
-                    .finish()
-                    .map_err(|e| parquet_error(&thread_path, e))?;
-                drop(writer);
-                let digest = match hasher.lock() {
-                    Ok(hasher) => hasher.clone().finalize(),
-                    Err(poisoned) => poisoned.into_inner().clone().finalize(),
-                };
-                Ok(to_hex(&digest))
-            })
-            .map_err(io_error(path))?;
-        Ok(CasesWriter {
-            path: path.to_path_buf(),
-            frames: Some(frames),
-            thread: Some(thread),
-            offices,
-            files,
-        })
-    }
-
-    pub fn write(&mut self, cases: &[Case]) -> Result<(), OutputError> {
-        let frame = cases_frame(cases, self.offices, self.files)
-            .map_err(|e| parquet_error(&self.path, e))?;
-        let sent = self.frames.as_ref().is_some_and(|f| f.send(frame).is_ok());
-        if !sent {
-            // The writer thread stopped early: its error says why.
-            return self.join().map(|_| ());
-        }
-        Ok(())
-    }
-
-    /// Close the channel and wait for the writer thread's result.
-    fn join(&mut self) -> Result<String, OutputError> {
-        self.frames = None;
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(result)) => result,
-            _ => Err(OutputError::Parquet {
-                path: self.path.clone(),
-                message: "the writer thread stopped unexpectedly".into(),
-            }),
-        }
-    }
-
-    /// Write what is left and the footer; the file's SHA-256.
-    pub fn finish(mut self) -> Result<String, OutputError> {
-        // (`Drop` below only waits for a writer that was not finished.)
-        let result = self.join()?;
-        File::open(&self.path)
-            .and_then(|f| f.sync_all())
-            .map_err(io_error(&self.path))?;
-        Ok(result)
-    }
-}
-
-impl Drop for CasesWriter<'_> {
-    /// A writer dropped on an error path: stop the thread before the staging folder goes.
-    fn drop(&mut self) {
-        self.frames = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// rates.parquet
-
-/// The column names of `rates.parquet`, in order (SPEC §6).
-pub const RATES_COLUMNS: [&str; 11] = [
-    "measure",
-    "region",
-    "region_name_bg",
-    "region_name_en",
-    "year",
-    "numerator",
-    "denominator",
-    "rate",
-    "ci_low",
-    "ci_high",
-    "status",
-];
-
-fn rates_frame(rows: &[RateRow]) -> PolarsResult<DataFrame> {
-    let oblasts = reference::oblasts();
-    let name = |r: &RateRow, bg: bool| match (r.region, bg) {
-        (None, true) => "България",
-        (None, false) => "Bulgaria",
-        (Some(i), true) => oblasts[i as usize].name_bg.as_str(),
-        (Some(i), false) => oblasts[i as usize].name_en.as_str(),
-    };
-    let count = |v: Option<u64>| v.map(|v| v as i64);
-    DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(
-                "measure".into(),
-                rows.iter().map(|r| r.measure.code()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "region".into(),
-                rows.iter().map(|r| r.region_code()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "region_name_bg".into(),
-                rows.iter().map(|r| name(r, true)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "region_name_en".into(),
-                rows.iter().map(|r| name(r, false)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "year".into(),
-                rows.iter().map(|r| r.year).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "numerator".into(),
-                rows.iter().map(|r| count(r.numerator)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "denominator".into(),
-                rows.iter()
-                    .map(|r| count(r.denominator))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "rate".into(),
-                rows.iter().map(|r| r.rate).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "ci_low".into(),
-                rows.iter().map(|r| r.ci_low).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "ci_high".into(),
-                rows.iter().map(|r| r.ci_high).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "status".into(),
-                rows.iter().map(|r| r.status.code()).collect::<Vec<_>>(),
-            ),
-        ],
-    )
-}
-
-/// Write `rates.parquet`: the publishable rates table, after disclosure control.
-pub fn write_rates(path: &Path, rows: &[RateRow]) -> Result<(), OutputError> {
-    let parquet_err = |e: PolarsError| OutputError::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut frame = rates_frame(rows).map_err(parquet_err)?;
-    let file = File::create(path).map_err(io_error(path))?;
-    ParquetWriter::new(BufWriter::new(file))
-        .with_compression(ParquetCompression::Snappy)
-        .finish(&mut frame)
-        .map_err(parquet_err)?;
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io_error(path))
 }
 
 // ---------------------------------------------------------------------------------------------

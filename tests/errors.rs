@@ -359,8 +359,7 @@ fn offices_come_from_the_column_its_value_map_or_the_source_name() {
         .assert()
         .code(0);
     let cases = read_parquet(&dir.path().join("out/cases.parquet"));
-    let offices = cases.column("office").unwrap().str().unwrap().clone();
-    let mut names: Vec<&str> = (0..offices.len()).filter_map(|i| offices.get(i)).collect();
+    let mut names: Vec<String> = cases.strings("office").into_iter().flatten().collect();
     names.sort_unstable();
     assert_eq!(
         names,

@@ -158,11 +158,7 @@ fn the_sample_pipeline_runs_and_accounts_for_every_row() {
     assert_eq!(manifest["demo_key"], true);
 
     let cases = read_parquet(&out.join("cases.parquet"));
-    let names: Vec<&str> = cases
-        .get_column_names()
-        .iter()
-        .map(|n| n.as_str())
-        .collect();
+    let names = cases.get_column_names();
     assert_eq!(names, outcomes::output::CASES_COLUMNS);
     assert_eq!(cases.height() as u64, accepted);
 
@@ -175,11 +171,7 @@ fn the_sample_pipeline_runs_and_accounts_for_every_row() {
     assert_eq!(reader.records().count() as u64, rejected);
 
     let rates = read_parquet(&out.join("rates.parquet"));
-    let names: Vec<&str> = rates
-        .get_column_names()
-        .iter()
-        .map(|n| n.as_str())
-        .collect();
+    let names = rates.get_column_names();
     assert_eq!(names, outcomes::output::RATES_COLUMNS);
 
     assert_no_personal_data(&repo().join("pipelines/sample.toml"), &out, &console);

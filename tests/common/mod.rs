@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
 use assert_cmd::Command;
-use polars::prelude::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// The `outcomes` binary, run from `dir`.
 pub fn outcomes(dir: &Path) -> Command {
@@ -36,25 +39,72 @@ pub fn synth(dir: &Path, rows: u64, seed: u64) -> PathBuf {
     dir.join("data/pipeline.toml")
 }
 
-/// Read a Parquet file into a DataFrame.
-pub fn read_parquet(path: &Path) -> DataFrame {
+/// A Parquet file read whole, through the same Arrow crates an analyst's tools use.
+pub struct ParquetTable {
+    pub batches: Vec<RecordBatch>,
+    pub column_names: Vec<String>,
+}
+
+impl ParquetTable {
+    /// Number of rows.
+    pub fn height(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// The column names, in order.
+    pub fn get_column_names(&self) -> Vec<&str> {
+        self.column_names.iter().map(String::as_str).collect()
+    }
+
+    /// The values of a string column, in row order (`None` for nulls).
+    pub fn strings(&self, name: &str) -> Vec<Option<String>> {
+        let mut out = Vec::with_capacity(self.height());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            let values = column.as_string::<i32>();
+            out.extend(values.iter().map(|v| v.map(str::to_string)));
+        }
+        out
+    }
+}
+
+/// Read a Parquet file whole.
+pub fn read_parquet(path: &Path) -> ParquetTable {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ParquetReader::new(file)
-        .finish()
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("a readable Parquet file");
+    let column_names = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let batches = builder
+        .build()
         .expect("a readable Parquet file")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("readable row groups");
+    ParquetTable {
+        batches,
+        column_names,
+    }
 }
 
 /// Every string value in every string column of a Parquet file.
 pub fn parquet_strings(path: &Path) -> Vec<String> {
-    let df = read_parquet(path);
+    let table = read_parquet(path);
     let mut out = Vec::new();
-    for column in df.columns() {
-        if let Ok(values) = column.str() {
-            out.extend(
-                (0..values.len())
-                    .filter_map(|i| values.get(i))
-                    .map(str::to_string),
-            );
+    for batch in &table.batches {
+        for column in batch.columns() {
+            if column.data_type() == &DataType::Utf8 {
+                let values = column.as_string::<i32>();
+                out.extend(
+                    (0..values.len())
+                        .filter(|&i| values.is_valid(i))
+                        .map(|i| values.value(i).to_string()),
+                );
+            }
         }
     }
     out

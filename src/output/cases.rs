@@ -1,0 +1,153 @@
+//! `cases.parquet` (SPEC §6): the accepted, deduplicated cases, pseudonymized, in input order.
+//! This module decides the table's columns and fills them from `Case` records; the file
+//! format is `parquet`'s.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Date32Array, Int32Array, Int64Array, StringArray};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
+use parquet::basic::Compression;
+
+use super::parquet_file::{ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter};
+use crate::ingest::InputFile;
+use crate::model::{Case, Pseudonym, Vocabulary};
+use crate::pseudonym::hex_into;
+use crate::reference;
+
+/// Rows per Parquet row group of `cases.parquet`: hand `CasesWriter::write` batches this size.
+pub const CASES_BATCH_ROWS: usize = 1 << 17;
+
+/// The columns of `cases.parquet`, in order (SPEC §6).
+const COLUMNS: [ColumnSpec; 16] = [
+    ColumnSpec::plain("child", ColumnType::Text, false),
+    ColumnSpec::plain("family", ColumnType::Text, true),
+    ColumnSpec::plain("case", ColumnType::Text, true),
+    ColumnSpec::label("region", false),
+    ColumnSpec::label("municipality", true),
+    ColumnSpec::label("office", false),
+    ColumnSpec::label("case_type", false),
+    ColumnSpec::plain("opened", ColumnType::Date, false),
+    ColumnSpec::plain("closed", ColumnType::Date, true),
+    ColumnSpec::label("outcome", true),
+    ColumnSpec::label("placement_type", true),
+    ColumnSpec::label("placement_region", true),
+    ColumnSpec::plain("birth_year", ColumnType::Int32, true),
+    ColumnSpec::label("sex", true),
+    ColumnSpec::label("source", false),
+    ColumnSpec::plain("source_line", ColumnType::Int64, false),
+];
+
+/// The column names of `cases.parquet`, in order.
+pub const CASES_COLUMNS: [&str; 16] = {
+    let mut names = [""; 16];
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        names[i] = COLUMNS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// Writes `cases.parquet` one batch of cases at a time, each batch a row group: bounded
+/// memory, and the same bytes for the same cases.
+pub struct CasesWriter<'a> {
+    parquet: ParquetWriter,
+    offices: &'a [String],
+    files: &'a [InputFile],
+}
+
+impl<'a> CasesWriter<'a> {
+    pub fn create(
+        path: &Path,
+        offices: &'a [String],
+        files: &'a [InputFile],
+    ) -> Result<CasesWriter<'a>, ParquetWriteError> {
+        // Uncompressed: the pseudonyms, most of the bytes, are random hex that Snappy cannot
+        // shrink, and the labels are dictionary-encoded already (NOTES.md, compression).
+        let parquet = ParquetWriter::create(path, &COLUMNS, Compression::UNCOMPRESSED, vec![])?;
+        Ok(CasesWriter {
+            parquet,
+            offices,
+            files,
+        })
+    }
+
+    /// Write `cases` as one row group.
+    pub fn write(&mut self, cases: &[Case]) -> Result<(), ParquetWriteError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let (offices, files) = (self.offices, self.files);
+        self.parquet
+            .write_row_group(|column| case_column(column, cases, offices, files))
+    }
+
+    /// Write the footer; the file's SHA-256.
+    pub fn finish(self) -> Result<String, ParquetWriteError> {
+        self.parquet.finish()
+    }
+}
+
+/// Column `column` of `COLUMNS` for `cases`.
+fn case_column(column: usize, cases: &[Case], offices: &[String], files: &[InputFile]) -> ArrayRef {
+    let oblasts = reference::oblasts();
+    let municipalities = reference::municipalities();
+    let region = |r: u8| oblasts[r as usize].code.as_str();
+    match COLUMNS[column].name {
+        "child" => hex_column(cases, |c| Some(&c.child)),
+        "family" => hex_column(cases, |c| c.family.as_ref()),
+        "case" => hex_column(cases, |c| c.case.as_ref()),
+        "region" => text_column(cases, |c| Some(region(c.region))),
+        "municipality" => text_column(cases, |c| {
+            c.municipality
+                .map(|m| municipalities[m as usize].code.as_str())
+        }),
+        "office" => text_column(cases, |c| Some(offices[c.office as usize].as_str())),
+        "case_type" => text_column(cases, |c| Some(c.case_type.as_str())),
+        "opened" => Arc::new(Date32Array::from_iter_values(
+            cases.iter().map(|c| c.opened),
+        )),
+        "closed" => Arc::new(cases.iter().map(|c| c.closed).collect::<Date32Array>()),
+        "outcome" => text_column(cases, |c| c.outcome.map(Vocabulary::as_str)),
+        "placement_type" => text_column(cases, |c| c.placement_type.map(Vocabulary::as_str)),
+        "placement_region" => text_column(cases, |c| c.placement_region.map(region)),
+        "birth_year" => Arc::new(
+            cases
+                .iter()
+                .map(|c| c.birth_year.map(i32::from))
+                .collect::<Int32Array>(),
+        ),
+        "sex" => text_column(cases, |c| c.sex.map(Vocabulary::as_str)),
+        "source" => text_column(cases, |c| Some(files[c.file as usize].display.as_str())),
+        "source_line" => Arc::new(Int64Array::from_iter_values(
+            cases.iter().map(|c| c.line as i64),
+        )),
+        other => unreachable!("cases.parquet has no column {other}"),
+    }
+}
+
+/// A column of short strings.
+fn text_column<'c>(cases: &'c [Case], value: impl Fn(&'c Case) -> Option<&'c str>) -> ArrayRef {
+    Arc::new(cases.iter().map(value).collect::<StringArray>())
+}
+
+/// A column of pseudonyms as 32 hex digits, written straight into one buffer.
+fn hex_column(cases: &[Case], value: impl Fn(&Case) -> Option<&Pseudonym>) -> ArrayRef {
+    let mut digits = Vec::with_capacity(cases.len() * 32);
+    let mut present = Vec::with_capacity(cases.len());
+    for case in cases {
+        let pseudonym = value(case);
+        if let Some(p) = pseudonym {
+            hex_into(p, &mut digits);
+        }
+        present.push(pseudonym.is_some());
+    }
+    let offsets = OffsetBuffer::from_lengths(present.iter().map(|&p| if p { 32 } else { 0 }));
+    let nulls = NullBuffer::from(present);
+    let nulls = (nulls.null_count() > 0).then_some(nulls);
+    Arc::new(
+        StringArray::try_new(offsets, Buffer::from_vec(digits), nulls)
+            .expect("hex digits are ASCII and every present value is 32 of them"),
+    )
+}

@@ -1,0 +1,327 @@
+//! The Parquet writer every Parquet output goes through (SPEC §6): Arrow arrays in, a plain,
+//! widely readable file out. It owns the file-level choices (types, dictionary encoding,
+//! compression, metadata) and the parallel encoding; which columns a table has, and what
+//! goes in them, belongs to that table's module (`cases`, `rates`).
+//!
+//! Each row group's columns are built and encoded in parallel on the caller's side; a writer
+//! thread appends the encoded chunks to the file and hashes the bytes as they go out, so the
+//! manifest never reads a large output back.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
+};
+use parquet::basic::Compression;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::pseudonym::to_hex;
+
+/// A problem writing one Parquet file.
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetWriteError {
+    #[error("writing {path}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("writing {path}: {source}")]
+    Encode { path: PathBuf, source: ParquetError },
+    #[error("writing {path}: the writer thread stopped unexpectedly")]
+    WriterStopped { path: PathBuf },
+}
+
+/// How a column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Dictionary-encoded in the file: a label column with few distinct values.
+    Dictionary,
+    /// Written plainly: pseudonyms, numbers, dates, anything with many distinct values.
+    Plain,
+}
+
+/// The types the outputs use (SPEC §6: strings plain UTF-8, dates `DATE`, counts `INT64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Date,
+    Int32,
+    Int64,
+    Float64,
+}
+
+impl ColumnType {
+    fn arrow(self) -> DataType {
+        match self {
+            // `Utf8`, never `Utf8View`: older readers (pyarrow 12, 14) refuse string views.
+            ColumnType::Text => DataType::Utf8,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Int32 => DataType::Int32,
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float64 => DataType::Float64,
+        }
+    }
+}
+
+/// One column of a table: its name, type, whether it may be null, and its storage.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub column_type: ColumnType,
+    pub nullable: bool,
+    pub storage: Storage,
+}
+
+impl ColumnSpec {
+    /// A low-cardinality text column: plain UTF-8 to readers, dictionary-encoded in the file.
+    pub const fn label(name: &'static str, nullable: bool) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            column_type: ColumnType::Text,
+            nullable,
+            storage: Storage::Dictionary,
+        }
+    }
+
+    /// A column stored plainly.
+    pub const fn plain(name: &'static str, column_type: ColumnType, nullable: bool) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            column_type,
+            nullable,
+            storage: Storage::Plain,
+        }
+    }
+}
+
+/// The Arrow schema of a table: what readers see.
+pub fn arrow_schema(columns: &[ColumnSpec]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(c.name, c.column_type.arrow(), c.nullable))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Writes one Parquet file a row group at a time. `finish` gives the file's SHA-256.
+pub struct ParquetWriter {
+    path: PathBuf,
+    schema: SchemaRef,
+    factory: ArrowRowGroupWriterFactory,
+    row_groups: usize,
+    chunks: Option<SyncSender<Vec<ArrowColumnChunk>>>,
+    thread: Option<JoinHandle<Result<String, ParquetWriteError>>>,
+}
+
+/// A file sink that hashes what it passes on.
+struct HashingFile {
+    file: BufWriter<File>,
+    hasher: Sha256,
+    /// Start the kernel's writeback after this many bytes, so the final fsync of a large
+    /// output has little left to do.
+    unsynced: usize,
+}
+
+const WRITEBACK_EVERY: usize = 64 << 20;
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.unsynced += n;
+        if self.unsynced >= WRITEBACK_EVERY {
+            self.file.flush()?;
+            start_writeback(self.file.get_ref());
+            self.unsynced = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl ParquetWriter {
+    /// Create `path` for a table of `columns`, with `metadata` in the file's key-value
+    /// metadata. Nothing is written to disk but the header until the first row group.
+    pub fn create(
+        path: &Path,
+        columns: &[ColumnSpec],
+        compression: Compression,
+        metadata: Vec<(String, String)>,
+    ) -> Result<ParquetWriter, ParquetWriteError> {
+        let io_error = |source| ParquetWriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let encode_error = |source| ParquetWriteError::Encode {
+            path: path.to_path_buf(),
+            source,
+        };
+        let schema = arrow_schema(columns);
+        let mut props = WriterProperties::builder()
+            // Version 1 data pages: what the oldest readers we promise (pyarrow 12, Spark
+            // 3.5, fastparquet) read without question.
+            .set_writer_version(WriterVersion::PARQUET_1_0)
+            .set_compression(compression)
+            .set_dictionary_enabled(false)
+            // The row groups are the caller's: one per `write_row_group`.
+            .set_max_row_group_row_count(None)
+            .set_created_by(format!("outcomes {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata((!metadata.is_empty()).then(|| {
+                metadata
+                    .into_iter()
+                    .map(|(k, v)| KeyValue::new(k, v))
+                    .collect()
+            }));
+        for column in columns.iter().filter(|c| c.storage == Storage::Dictionary) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column.name), true);
+        }
+        let file = File::create(path).map_err(io_error)?;
+        let sink = HashingFile {
+            file: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            unsynced: 0,
+        };
+        // The high-level writer adds the Arrow schema to the file's metadata; its low-level
+        // halves let the columns be encoded in parallel.
+        let options = ArrowWriterOptions::new().with_properties(props.build());
+        let (file_writer, factory) =
+            ArrowWriter::try_new_with_options(sink, Arc::clone(&schema), options)
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(encode_error)?;
+
+        let (chunks, received) = sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let thread_path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("parquet writer".into())
+            .spawn(move || append_row_groups(file_writer, received, &thread_path))
+            .map_err(io_error)?;
+        Ok(ParquetWriter {
+            path: path.to_path_buf(),
+            schema,
+            factory,
+            row_groups: 0,
+            chunks: Some(chunks),
+            thread: Some(thread),
+        })
+    }
+
+    /// Write one row group. `build(i)` makes column `i` (in the order of the table's
+    /// columns); the columns are built and encoded in parallel.
+    pub fn write_row_group(
+        &mut self,
+        build: impl Fn(usize) -> ArrayRef + Sync,
+    ) -> Result<(), ParquetWriteError> {
+        let encode_error = |source| ParquetWriteError::Encode {
+            path: self.path.clone(),
+            source,
+        };
+        let writers = self
+            .factory
+            .create_column_writers(self.row_groups)
+            .map_err(encode_error)?;
+        let fields = self.schema.fields();
+        let chunks = writers
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, mut writer)| {
+                let array = build(i);
+                // Flat columns: one leaf each.
+                for leaf in compute_leaves(&fields[i], &array)? {
+                    writer.write(&leaf)?;
+                }
+                writer.close()
+            })
+            .collect::<Result<Vec<_>, ParquetError>>()
+            .map_err(encode_error)?;
+        self.row_groups += 1;
+        let sent = self.chunks.as_ref().is_some_and(|s| s.send(chunks).is_ok());
+        if !sent {
+            // The writer thread stopped early: its error says why.
+            return self.join().map(|_| ());
+        }
+        Ok(())
+    }
+
+    fn join(&mut self) -> Result<String, ParquetWriteError> {
+        self.chunks = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            _ => Err(ParquetWriteError::WriterStopped {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    /// Write the footer, sync the file to disk, and give its SHA-256 (hex).
+    pub fn finish(mut self) -> Result<String, ParquetWriteError> {
+        self.join()
+    }
+}
+
+impl Drop for ParquetWriter {
+    /// A writer dropped on an error path: stop the thread before the staging folder goes.
+    fn drop(&mut self) {
+        self.chunks = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: append each row group's encoded chunks, then the footer; sync; hash.
+fn append_row_groups(
+    mut file_writer: SerializedFileWriter<HashingFile>,
+    received: std::sync::mpsc::Receiver<Vec<ArrowColumnChunk>>,
+    path: &Path,
+) -> Result<String, ParquetWriteError> {
+    let encode_error = |source| ParquetWriteError::Encode {
+        path: path.to_path_buf(),
+        source,
+    };
+    for chunks in received {
+        let mut row_group = file_writer.next_row_group().map_err(encode_error)?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(encode_error)?;
+        }
+        row_group.close().map_err(encode_error)?;
+    }
+    let mut sink = file_writer.into_inner().map_err(encode_error)?;
+    let io_error = |source| ParquetWriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    sink.file.flush().map_err(io_error)?;
+    sink.file.get_ref().sync_all().map_err(io_error)?;
+    Ok(to_hex(&sink.hasher.finalize()))
+}
+
+/// Ask the kernel to start writing `file`'s dirty pages to disk now, without waiting.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sync_file_range only reads the descriptor, which `file` keeps open; it has no
+    // memory arguments. Failure only means the final fsync does all the work.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File) {}
