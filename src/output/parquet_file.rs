@@ -45,7 +45,8 @@ pub enum ParquetWriteError {
 /// How a column is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
-    /// Dictionary-encoded in the file: a label column with few distinct values.
+    /// Dictionary-encoded in the file: a column with few distinct values (labels, dates,
+    /// years), where the dictionary makes the column a fraction of its plain size.
     Dictionary,
     /// Written plainly: pseudonyms, numbers, dates, anything with many distinct values.
     Plain,
@@ -89,6 +90,20 @@ impl ColumnSpec {
         ColumnSpec {
             name,
             column_type: ColumnType::Text,
+            nullable,
+            storage: Storage::Dictionary,
+        }
+    }
+
+    /// A column of few distinct values that are not text (dates, years): dictionary-encoded.
+    pub const fn few_values(
+        name: &'static str,
+        column_type: ColumnType,
+        nullable: bool,
+    ) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            column_type,
             nullable,
             storage: Storage::Dictionary,
         }
