@@ -116,6 +116,16 @@ pub enum Lang {
     En,
 }
 
+impl Lang {
+    /// The language's code in outputs and the manifest: `bg`, `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Bg => "bg",
+            Lang::En => "en",
+        }
+    }
+}
+
 /// How a source's bytes are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum EncodingChoice {

@@ -1,0 +1,98 @@
+//! What a person at the console sees of a run besides the log's stage lines: the progress
+//! bar, and the accounting per source with the most common reject reasons. It reads results;
+//! it computes nothing a later stage needs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing::{info, warn};
+
+use super::{CommonArgs, LogFormat};
+use crate::config::Pipeline;
+use crate::ingest::{self, InputFile};
+use crate::output::{self, Counts};
+
+/// A progress bar over the bytes of every input file, drawn only for a person at a terminal:
+/// not with `--quiet`, not for JSON logs, not when standard error is a file or a pipe.
+pub(super) fn progress_bar(
+    pipeline: &Pipeline,
+    common: &CommonArgs,
+) -> Option<(ProgressBar, HashMap<PathBuf, u64>)> {
+    use std::io::IsTerminal;
+    if common.quiet || common.log_format != LogFormat::Text || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    // Files are read in this order, so each starts where the previous ones' bytes end.
+    let files = ingest::list_files(pipeline).ok()?;
+    let mut start = HashMap::new();
+    let mut total = 0;
+    for (_, path) in files {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        start.insert(path, total);
+        total += size;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {elapsed} {wide_msg}")
+            .expect("the progress template is valid"),
+    );
+    Some((bar, start))
+}
+
+/// Per source: its name, counts, and whether its reject rate is over the limit.
+fn source_summaries(pipeline: &Pipeline, files: &[InputFile]) -> Vec<(String, Counts, bool)> {
+    pipeline
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let counts = output::counts_of(files.iter().filter(|f| f.source == i));
+            let rate = if counts.rows_read == 0 {
+                0.0
+            } else {
+                counts.rows_rejected as f64 / counts.rows_read as f64
+            };
+            (s.name.clone(), counts, rate > pipeline.max_reject_rate)
+        })
+        .collect()
+}
+
+pub(super) fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
+    for file in files.iter().filter(|f| f.rows_read == 0) {
+        warn!(
+            "{}: the export has a header but no rows; was it exported completely?",
+            file.display
+        );
+    }
+    let mut over = Vec::new();
+    for (i, (name, c, is_over)) in source_summaries(pipeline, files).into_iter().enumerate() {
+        let line = format!(
+            "source {name}: {} rows read, {} accepted, {} rejected, {} duplicate",
+            c.rows_read, c.rows_accepted, c.rows_rejected, c.rows_duplicate
+        );
+        if is_over {
+            warn!(
+                "{line}: the reject rate {:.1}% is over max_reject_rate {:.1}%",
+                100.0 * c.rows_rejected as f64 / c.rows_read.max(1) as f64,
+                100.0 * pipeline.max_reject_rate
+            );
+            over.push(name);
+        } else {
+            info!("{line}");
+        }
+        let top = ingest::reject_summary(files.iter().filter(|f| f.source == i));
+        for (reason, field, n) in top.iter().take(3) {
+            let field = if field.is_empty() {
+                String::new()
+            } else {
+                format!(" ({field})")
+            };
+            info!("  rejected: {n} × {}{field}", reason.code());
+        }
+        if top.len() > 3 {
+            info!("  rejected: … and {} more reasons", top.len() - 3);
+        }
+    }
+    over
+}

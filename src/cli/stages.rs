@@ -1,0 +1,350 @@
+//! `outcomes run` and `outcomes check`: the stages of SPEC §1 called in order, each handing
+//! its result to the next. The stages own the work; this only wires them together, times
+//! them, and decides the exit status.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
+use tracing::{info, warn};
+
+use super::console::{log_accounting, progress_bar};
+use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit};
+use crate::config::{self, Lang, Pipeline};
+use crate::dates;
+use crate::disclosure::{self, QuasiClasses};
+use crate::ingest::{self, DiscardRejects, InputFile};
+use crate::link::{self, CaseStore, Linked};
+use crate::measures;
+use crate::output::{self, Freshness, Manifest, OutputDir, OutputEntry, RunIdentity, RunRecord};
+use crate::pseudonym::{Key, KeyError};
+use crate::report;
+
+/// What `run` and `check` share: the pipeline, its date and its key.
+struct Prepared {
+    pipeline: Pipeline,
+    as_of: NaiveDate,
+    key: Key,
+}
+
+fn prepare(common: &CommonArgs) -> Result<Prepared> {
+    let pipeline = config::load(&common.pipeline)?;
+    let as_of = match &common.as_of {
+        Some(text) => config::parse_iso_date(text).ok_or_else(|| {
+            UsageError(format!(
+                "--as-of {text}: not a date; write it as YYYY-MM-DD"
+            ))
+        })?,
+        None => pipeline.as_of.unwrap_or_else(|| Utc::now().date_naive()),
+    };
+    let key_file = common
+        .key_file
+        .clone()
+        .unwrap_or_else(|| pipeline.key_file.clone());
+    let key = Key::load(&key_file).map_err(|e| {
+        let hint = match &e {
+            KeyError::Read { .. } => format!(
+                "\nhint: make a key with `outcomes keygen {}` (and keep a backup: a new key breaks linkage with earlier runs)",
+                key_file.display()
+            ),
+            _ => String::new(),
+        };
+        anyhow::Error::new(e).context(format!("the pseudonymization key could not be used{hint}"))
+    })?;
+    if key.is_demo {
+        warn!(
+            "the key {} is the PUBLIC DEMO KEY: pseudonyms made with it protect nothing. Use it for sample data only; make a real key with `outcomes keygen`",
+            key_file.display()
+        );
+    }
+    Ok(Prepared {
+        pipeline,
+        as_of,
+        key,
+    })
+}
+
+/// Read, validate and pseudonymize every input into `store`, then deduplicate.
+fn read_all(
+    prepared: &Prepared,
+    common: &CommonArgs,
+    mut store: CaseStore,
+    sink: &mut dyn ingest::RejectSink,
+) -> Result<(Linked, ingest::Ingested)> {
+    let pseudonymizer = prepared.key.pseudonymizer();
+    let progress = progress_bar(&prepared.pipeline, common);
+    let report = |file: &InputFile, bytes: u64| {
+        if let Some((bar, start)) = &progress {
+            bar.set_position(start.get(&file.path).copied().unwrap_or(0) + bytes);
+            bar.set_message(file.display.clone());
+        }
+    };
+    let result = ingest::ingest(
+        &prepared.pipeline,
+        &pseudonymizer,
+        dates::to_day(prepared.as_of),
+        &mut store,
+        sink,
+        &report,
+    );
+    if let Some((bar, _)) = &progress {
+        bar.finish_and_clear();
+    }
+    let mut ingested = result?;
+    let linked = link::dedupe(store, &mut ingested.files).context("linking the cases")?;
+    Ok((linked, ingested))
+}
+
+pub(super) fn check(args: CheckArgs) -> Result<u8> {
+    let prepared = prepare(&args.common)?;
+    let (linked, ingested) = read_all(
+        &prepared,
+        &args.common,
+        CaseStore::links_only(),
+        &mut DiscardRejects,
+    )?;
+    let over = log_accounting(&prepared.pipeline, &ingested.files);
+    info!(
+        "{} files checked, {} cases after deduplication; nothing was written",
+        ingested.files.len(),
+        linked.cases.len()
+    );
+    Ok(if over.is_empty() {
+        exit::OK
+    } else {
+        exit::REJECT_RATE
+    })
+}
+
+/// Whether the last successful run in `out` made its outputs from what this run would read
+/// (`--if-changed`). Called holding the lock, so no other run is rewriting the manifest.
+fn up_to_date(prepared: &Prepared, out: &OutputDir, lang: Lang) -> Result<bool> {
+    let inputs: Vec<PathBuf> = ingest::list_files(&prepared.pipeline)?
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect();
+    let current = RunIdentity {
+        pipeline: &prepared.pipeline,
+        key_fingerprint: &prepared.key.fingerprint(),
+        as_of: prepared.as_of,
+        lang,
+        inputs: &inputs,
+    };
+    let previous = output::read_manifest(out.target());
+    match output::freshness(previous.as_ref(), &current)? {
+        Freshness::Unchanged { finished_at } => {
+            info!(
+                "--if-changed: nothing changed since the run that finished {finished_at}; {} is up to date",
+                out.target().display()
+            );
+            Ok(true)
+        }
+        Freshness::Changed(what) => {
+            info!("--if-changed: {what}; running");
+            Ok(false)
+        }
+    }
+}
+
+/// Warn when the key differs from the previous run's: its pseudonyms no longer link. Gives the
+/// previous fingerprint when it differs.
+fn warn_if_key_changed(out: &OutputDir, fingerprint: &str) -> Option<String> {
+    let previous = output::read_manifest(out.target())
+        .map(|m| m.key_fingerprint)
+        .filter(|previous| previous != fingerprint)?;
+    warn!(
+        "THE KEY HAS CHANGED since the previous run in {} (fingerprint {previous} → {fingerprint}): pseudonyms no longer link to earlier outputs",
+        out.target().display(),
+    );
+    Some(previous)
+}
+
+/// What the measures and `cases.parquet`, computed side by side, hand on.
+struct MeasuredAndWritten {
+    rates: Vec<measures::RateRow>,
+    classes: QuasiClasses,
+    cases_sha256: String,
+    cases_kept: usize,
+    rates_time: Duration,
+    cases_time: Duration,
+}
+
+/// The measures and `cases.parquet` need nothing from each other: compute them side by side.
+/// The measures own the link cases and free them (a third of the memory) when done.
+fn measure_and_write_cases(
+    mut linked: Linked,
+    ingested: &ingest::Ingested,
+    pipeline: &Pipeline,
+    as_of: NaiveDate,
+    staging: &Path,
+) -> Result<MeasuredAndWritten> {
+    let as_of = dates::to_day(as_of);
+    let links = std::mem::take(&mut linked.cases);
+    let cases_kept = links.len();
+    let ((rates, rates_time), written) = rayon::join(
+        move || {
+            let started = Instant::now();
+            let rates = measures::compute(&links, &pipeline.success, as_of);
+            drop(links);
+            (rates, started.elapsed())
+        },
+        || -> Result<(QuasiClasses, String, Duration)> {
+            let started = Instant::now();
+            let mut classes = QuasiClasses::default();
+            let mut writer = output::CasesWriter::create(
+                &staging.join("cases.parquet"),
+                &ingested.offices,
+                &ingested.files,
+            )?;
+            linked.for_each_kept(output::CASES_BATCH_ROWS, |batch| -> Result<()> {
+                classes.add(batch);
+                Ok(writer.write(batch)?)
+            })?;
+            let sha256 = writer.finish()?;
+            Ok((classes, sha256, started.elapsed()))
+        },
+    );
+    let (classes, cases_sha256, cases_time) = written?;
+    // Removes the scratch file before anything is published.
+    drop(linked);
+    Ok(MeasuredAndWritten {
+        rates,
+        classes,
+        cases_sha256,
+        cases_kept,
+        rates_time,
+        cases_time,
+    })
+}
+
+/// Each output's name and SHA-256, for the manifest; `hashed` are those hashed as written.
+fn output_entries(staging: &Path, hashed: &[(&str, &str)]) -> Result<Vec<OutputEntry>> {
+    let mut outputs = Vec::new();
+    for name in [
+        "report.html",
+        "rates.parquet",
+        "cases.parquet",
+        "rejects.csv",
+    ] {
+        let sha256 = match hashed.iter().find(|(n, _)| *n == name) {
+            Some((_, sha256)) => sha256.to_string(),
+            None => output::sha256_file(&staging.join(name))
+                .with_context(|| format!("reading back {name}"))?,
+        };
+        outputs.push(OutputEntry {
+            path: name.to_string(),
+            sha256,
+        });
+    }
+    Ok(outputs)
+}
+
+/// `outcomes run`: the stages in order, each writing into the staging folder, which is
+/// published in one step at the end.
+pub(super) fn run(args: RunArgs) -> Result<u8> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let prepared = prepare(&args.common)?;
+    let pipeline = &prepared.pipeline;
+    let lang = args.lang.unwrap_or(pipeline.lang);
+    let target = args
+        .out
+        .clone()
+        .or_else(|| pipeline.out_dir.clone())
+        .unwrap_or_else(|| Path::new("reports").join(&pipeline.name));
+    let out = OutputDir::acquire(&target)?;
+    if args.if_changed && up_to_date(&prepared, &out, lang)? {
+        return Ok(exit::OK);
+    }
+    let fingerprint = prepared.key.fingerprint();
+    let previous_fingerprint = warn_if_key_changed(&out, &fingerprint);
+
+    // Ingest and link. The full cases wait in a scratch file in the staging folder (removed
+    // before publishing); only 32 bytes a case stay in memory.
+    let stage = Instant::now();
+    let mut rejects = output::RejectsWriter::create(&out.staging().join("rejects.csv"))?;
+    let scratch = out.staging().join(".cases.scratch");
+    let store = CaseStore::with_scratch_file(&scratch)
+        .with_context(|| format!("creating {}", scratch.display()))?;
+    let (linked, ingested) = read_all(&prepared, &args.common, store, &mut rejects)?;
+    rejects.finish()?;
+    let read_time = stage.elapsed();
+    let over = log_accounting(pipeline, &ingested.files);
+
+    // Measures, beside cases.parquet.
+    let stage = Instant::now();
+    let MeasuredAndWritten {
+        mut rates,
+        classes,
+        cases_sha256,
+        cases_kept,
+        rates_time,
+        cases_time,
+    } = measure_and_write_cases(linked, &ingested, pipeline, prepared.as_of, out.staging())?;
+    let write_time = stage.elapsed();
+
+    // Disclosure control, then the publishable outputs.
+    disclosure::protect(&mut rates, pipeline.min_count);
+    let small_class_share = classes.small_class_share(pipeline.min_count);
+    let rates_sha256 = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
+    let html = report::render(&report::ReportInput {
+        lang,
+        pipeline,
+        pipeline_sha256: &pipeline.sha256,
+        as_of: prepared.as_of,
+        rates: &rates,
+        files: &ingested.files,
+        key_fingerprint: &fingerprint,
+        demo_key: prepared.key.is_demo,
+        changed_from_fingerprint: previous_fingerprint.as_deref(),
+        small_class_share,
+        sources_over_limit: &over,
+        version: env!("CARGO_PKG_VERSION"),
+    })?;
+    let report_path = out.staging().join("report.html");
+    std::fs::write(&report_path, html)
+        .with_context(|| format!("writing {}", report_path.display()))?;
+
+    // The manifest last: it lists and hashes every other output.
+    let exit_status = if over.is_empty() {
+        exit::OK
+    } else {
+        exit::REJECT_RATE
+    };
+    let outputs = output_entries(
+        out.staging(),
+        &[
+            ("cases.parquet", &cases_sha256),
+            ("rates.parquet", &rates_sha256),
+        ],
+    )?;
+    let manifest = Manifest::of_run(RunRecord {
+        pipeline,
+        as_of: prepared.as_of,
+        lang,
+        key_fingerprint: fingerprint,
+        demo_key: prepared.key.is_demo,
+        small_class_share,
+        files: &ingested.files,
+        outputs,
+        started_at,
+        exit_status,
+        sources_over_limit: over,
+    });
+    output::write_manifest(&out.staging().join("manifest.json"), &manifest)?;
+    let target = out.target().to_path_buf();
+    out.publish()?;
+    info!(
+        "{} cases from {} files written to {} in {:.1}s (reading {:.1}s; then side by side {:.1}s: cases.parquet {:.1}s, measures {:.1}s)",
+        cases_kept,
+        ingested.files.len(),
+        target.display(),
+        clock.elapsed().as_secs_f64(),
+        read_time.as_secs_f64(),
+        write_time.as_secs_f64(),
+        cases_time.as_secs_f64(),
+        rates_time.as_secs_f64()
+    );
+    Ok(exit_status)
+}

@@ -1,0 +1,263 @@
+//! `manifest.json` (SPEC §6): the trace of a run, what went in and came out, under which key,
+//! date and program version. Read back by the next run (`--if-changed`, the key-change
+//! warning) and by the output folder's ownership check.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{OutputError, io_error};
+use crate::config::{Lang, Pipeline};
+use crate::ingest::InputFile;
+use crate::model::Vocabulary;
+
+/// The trace of a run (SPEC §6): what went in, what came out, under which key and date.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub tool_version: String,
+    pub pipeline: PipelineEntry,
+    pub as_of: String,
+    /// Language of report.html.
+    #[serde(default)]
+    pub lang: String,
+    pub key_fingerprint: String,
+    pub demo_key: bool,
+    pub min_count: u32,
+    pub max_reject_rate: f64,
+    pub success_outcomes: SuccessEntry,
+    /// Share of `cases.parquet` records whose (region, birth year, sex) class has fewer than
+    /// `min_count` records.
+    pub small_class_share: f64,
+    pub inputs: Vec<InputEntry>,
+    pub totals: Counts,
+    pub outputs: Vec<OutputEntry>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub exit_status: i32,
+    /// `ok`, or `reject_rate_exceeded` (exit status 3).
+    pub status: String,
+    /// Sources whose reject rate exceeded `max_reject_rate`.
+    pub sources_over_reject_limit: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PipelineEntry {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuccessEntry {
+    pub prevention: Vec<String>,
+    pub reintegration: Vec<String>,
+    pub widened: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rows_duplicate: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InputEntry {
+    pub source: String,
+    pub path: String,
+    pub name: String,
+    pub sha256: String,
+    pub encoding: String,
+    pub delimiter: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputEntry {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl InputEntry {
+    pub fn new(file: &InputFile, source_name: &str) -> InputEntry {
+        InputEntry {
+            source: source_name.to_string(),
+            path: absolute_path(&file.path),
+            name: file.display.clone(),
+            sha256: file.sha256.clone(),
+            encoding: file.encoding.to_string(),
+            delimiter: (file.delimiter as char).to_string(),
+            counts: Counts {
+                rows_read: file.rows_read,
+                rows_accepted: file.rows_accepted,
+                rows_rejected: file.rows_rejected,
+                rows_duplicate: file.rows_duplicate,
+            },
+        }
+    }
+}
+
+/// The absolute, resolved form of `path`, so the manifest reads the same from any working
+/// directory (`path` as given when it cannot be resolved).
+pub fn absolute_path(path: &Path) -> String {
+    fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Read the manifest of a previous run in `dir`, if there is a readable one.
+pub fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let text = fs::read_to_string(dir.join("manifest.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Write `manifest.json`.
+pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
+    let mut text = serde_json::to_string_pretty(manifest).map_err(|e| io_error(path)(e.into()))?;
+    text.push('\n');
+    let mut file = File::create(path).map_err(io_error(path))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(path))
+}
+
+/// The facts of one run that the manifest records, gathered by the run as it goes.
+pub struct RunRecord<'a> {
+    pub pipeline: &'a Pipeline,
+    pub as_of: NaiveDate,
+    pub lang: Lang,
+    pub key_fingerprint: String,
+    pub demo_key: bool,
+    pub small_class_share: f64,
+    pub files: &'a [InputFile],
+    pub outputs: Vec<OutputEntry>,
+    pub started_at: DateTime<Utc>,
+    pub exit_status: u8,
+    /// Sources whose reject rate exceeded `max_reject_rate` (exit status 3).
+    pub sources_over_limit: Vec<String>,
+}
+
+/// The manifest's totals: every file's counts added up.
+pub fn counts_of<'a>(files: impl IntoIterator<Item = &'a InputFile>) -> Counts {
+    let mut c = Counts::default();
+    for f in files {
+        c.rows_read += f.rows_read;
+        c.rows_accepted += f.rows_accepted;
+        c.rows_rejected += f.rows_rejected;
+        c.rows_duplicate += f.rows_duplicate;
+    }
+    c
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Manifest {
+    /// The manifest of a run that has written its outputs; `finished_at` is now.
+    pub fn of_run(run: RunRecord<'_>) -> Manifest {
+        let pipeline = run.pipeline;
+        let names = |set: &[crate::model::Outcome]| {
+            set.iter()
+                .map(|o| o.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        Manifest {
+            tool: "outcomes".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            pipeline: PipelineEntry {
+                name: pipeline.name.clone(),
+                path: absolute_path(&pipeline.file),
+                sha256: pipeline.sha256.clone(),
+            },
+            as_of: run.as_of.to_string(),
+            lang: run.lang.code().to_string(),
+            key_fingerprint: run.key_fingerprint,
+            demo_key: run.demo_key,
+            min_count: pipeline.min_count,
+            max_reject_rate: pipeline.max_reject_rate,
+            success_outcomes: SuccessEntry {
+                prevention: names(&pipeline.success.prevention),
+                reintegration: names(&pipeline.success.reintegration),
+                widened: pipeline.success.is_widened(),
+            },
+            small_class_share: run.small_class_share,
+            inputs: run
+                .files
+                .iter()
+                .map(|f| InputEntry::new(f, &pipeline.sources[f.source].name))
+                .collect(),
+            totals: counts_of(run.files),
+            outputs: run.outputs,
+            started_at: timestamp(run.started_at),
+            finished_at: timestamp(Utc::now()),
+            exit_status: i32::from(run.exit_status),
+            status: if run.sources_over_limit.is_empty() {
+                "ok"
+            } else {
+                "reject_rate_exceeded"
+            }
+            .into(),
+            sources_over_reject_limit: run.sources_over_limit,
+        }
+    }
+}
+
+/// What a run would be made from, to hold against the previous run's manifest.
+pub struct RunIdentity<'a> {
+    pub pipeline: &'a Pipeline,
+    pub key_fingerprint: &'a str,
+    pub as_of: NaiveDate,
+    pub lang: Lang,
+    /// Every input file, in the order the run reads them.
+    pub inputs: &'a [PathBuf],
+}
+
+/// Whether the previous run's outputs are what a run now would write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// The last run succeeded with the same inputs, pipeline file, key, as-of date,
+    /// language and program version; it finished at this time.
+    Unchanged { finished_at: String },
+    /// Something differs: what, in words for the log.
+    Changed(String),
+}
+
+/// Hold `current` against the previous manifest (`None`: there was none). Reads and hashes
+/// the input files only when everything else is the same.
+pub fn freshness(previous: Option<&Manifest>, current: &RunIdentity<'_>) -> io::Result<Freshness> {
+    let Some(previous) = previous else {
+        return Ok(Freshness::Changed("no previous manifest".into()));
+    };
+    let same_run = previous.exit_status == 0
+        && previous.tool_version == env!("CARGO_PKG_VERSION")
+        && previous.pipeline.sha256 == current.pipeline.sha256
+        && previous.key_fingerprint == current.key_fingerprint
+        && previous.as_of == current.as_of.to_string()
+        && previous.lang == current.lang.code();
+    if !same_run {
+        return Ok(Freshness::Changed(
+            "the pipeline, key, as-of date, language or program changed".into(),
+        ));
+    }
+    if current.inputs.len() != previous.inputs.len() {
+        return Ok(Freshness::Changed("the set of input files changed".into()));
+    }
+    for (path, before) in current.inputs.iter().zip(&previous.inputs) {
+        let sha256 = super::sha256_file(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("reading {}: {e}", path.display())))?;
+        if absolute_path(path) != before.path || sha256 != before.sha256 {
+            return Ok(Freshness::Changed(format!("{} changed", path.display())));
+        }
+    }
+    Ok(Freshness::Unchanged {
+        finished_at: previous.finished_at.clone(),
+    })
+}
