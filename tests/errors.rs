@@ -25,27 +25,22 @@ fn setup(dir: &Path, rows: &[&str], extra_toml: &str) -> std::path::PathBuf {
             .assert()
             .success();
     }
-    let toml = format!(
-        r#"name = "t"
-key_file = "test.key"
-as_of = "2024-12-31"
-max_reject_rate = 0.5
-{extra_toml}
-[[sources]]
-name = "office"
-path = "data/*.csv"
-region = "VAR"
-child_id_scheme = "egn"
-
-[sources.columns]
-child_id = "ЕГН"
-case_type = "Вид"
-opened = "Открит"
-closed = "Приключен"
-outcome = "Резултат"
-"#
-    );
-    fs::write(dir.join("p.toml"), toml).unwrap();
+    TestPipeline::new("t")
+        .set("max_reject_rate", 0.5)
+        .raw(extra_toml)
+        .source(
+            TestSource::new("office", "data/*.csv")
+                .set("region", "VAR")
+                .set("child_id_scheme", "egn")
+                .columns(&case_columns(
+                    "ЕГН",
+                    "Вид",
+                    "Открит",
+                    "Приключен",
+                    "Резултат",
+                )),
+        )
+        .write(dir);
     dir.join("p.toml")
 }
 
@@ -308,11 +303,20 @@ fn unknown_regions_and_undecodable_bytes_are_rejected_with_their_column() {
         .args(["keygen", "k.key"])
         .assert()
         .success();
-    fs::write(
-        dir.path().join("p.toml"),
-        "name = \"r\"\nkey_file = \"k.key\"\nas_of = \"2024-12-31\"\nmax_reject_rate = 1.0\n\n[[sources]]\nname = \"s\"\npath = \"data/*.csv\"\nencoding = \"utf-8\"\n\n[sources.columns]\nchild_id = \"ID\"\nregion = \"Region\"\ncase_type = \"Type\"\nopened = \"Opened\"\n",
-    )
-    .unwrap();
+    TestPipeline::new("r")
+        .set("key_file", "k.key")
+        .set("max_reject_rate", 1.0)
+        .source(
+            TestSource::new("s", "data/*.csv")
+                .set("encoding", "utf-8")
+                .columns(&[
+                    ("child_id", "ID"),
+                    ("region", "Region"),
+                    ("case_type", "Type"),
+                    ("opened", "Opened"),
+                ]),
+        )
+        .write(dir.path());
     outcomes(dir.path())
         .args(["run", "p.toml", "--out", "out"])
         .assert()
@@ -349,11 +353,20 @@ fn offices_come_from_the_column_its_value_map_or_the_source_name() {
         .args(["keygen", "k.key"])
         .assert()
         .success();
-    fs::write(
-        dir.path().join("p.toml"),
-        "name = \"o\"\nkey_file = \"k.key\"\nas_of = \"2024-12-31\"\n\n[[sources]]\nname = \"sofia\"\npath = \"data/*.csv\"\nregion = \"SOF\"\n\n[sources.columns]\nchild_id = \"ID\"\noffice = \"Office\"\ncase_type = \"Type\"\nopened = \"Opened\"\n\n[sources.values.office]\n\"Mladost\" = \"ОЗД Младост\"\n",
-    )
-    .unwrap();
+    TestPipeline::new("o")
+        .set("key_file", "k.key")
+        .source(
+            TestSource::new("sofia", "data/*.csv")
+                .set("region", "SOF")
+                .columns(&[
+                    ("child_id", "ID"),
+                    ("office", "Office"),
+                    ("case_type", "Type"),
+                    ("opened", "Opened"),
+                ])
+                .values("office", &[("Mladost", "ОЗД Младост")]),
+        )
+        .write(dir.path());
     outcomes(dir.path())
         .args(["run", "p.toml", "--out", "out"])
         .assert()

@@ -8,25 +8,18 @@ use std::path::Path;
 
 use common::*;
 
-const PIPELINE: &str = r#"name = "hostile"
-key_file = "test.key"
-as_of = "2024-12-31"
-max_reject_rate = 1.0
-
-[[sources]]
-name = "office"
-path = "data/*.csv"
-region = "VAR"
-encoding = "utf-8"
-delimiter = ","
-
-[sources.columns]
-child_id = "id"
-case_type = "type"
-opened = "opened"
-closed = "closed"
-outcome = "outcome"
-"#;
+/// One office's exports, every row rejected or not without the run failing.
+fn pipeline() -> TestPipeline {
+    TestPipeline::new("hostile")
+        .set("max_reject_rate", 1.0)
+        .source(
+            TestSource::new("office", "data/*.csv")
+                .set("region", "VAR")
+                .set("encoding", "utf-8")
+                .set("delimiter", ",")
+                .columns(&case_columns("id", "type", "opened", "closed", "outcome")),
+        )
+}
 
 const HEADER: &[u8] = b"id,name,type,opened,closed,outcome\n";
 const GOOD: &[u8] = b"X1,Test Testov,prevention,01.02.2023,01.06.2023,stayed_with_family\n";
@@ -36,7 +29,7 @@ fn run_on(bytes: &[u8]) -> (i32, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("data")).unwrap();
     fs::write(dir.path().join("data/export.csv"), bytes).unwrap();
-    fs::write(dir.path().join("p.toml"), PIPELINE).unwrap();
+    pipeline().write(dir.path());
     outcomes(dir.path())
         .args(["keygen", "test.key"])
         .assert()

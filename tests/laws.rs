@@ -1,42 +1,33 @@
 //! Laws that hold for every input: every row read is accepted, rejected or a duplicate.
 
+mod common;
+
 use std::fs;
 
+use common::{TestPipeline, TestSource, case_columns};
 use outcomes::config;
 use outcomes::ingest::{self, DiscardRejects, InputFile};
 use outcomes::link;
 use outcomes::pseudonym::Key;
 use proptest::prelude::*;
 
-const PIPELINE: &str = r#"name = "laws"
-key_file = "unused.key"
-as_of = "2024-12-31"
-
-[[sources]]
-name = "a"
-path = "a/*.csv"
-region = "VAR"
-child_id_scheme = "egn"
-
-[sources.columns]
-child_id = "id"
-case_type = "type"
-opened = "opened"
-closed = "closed"
-outcome = "outcome"
-
-[[sources]]
-name = "b"
-path = "b/*.csv"
-
-[sources.columns]
-child_id = "id"
-region = "region"
-case_type = "type"
-opened = "opened"
-closed = "closed"
-outcome = "outcome"
-"#;
+/// Two sources: one with a fixed region and ЕГН checks, one with a region column.
+fn pipeline() -> String {
+    let columns = case_columns("id", "type", "opened", "closed", "outcome");
+    TestPipeline::new("laws")
+        .set("key_file", "unused.key")
+        .source(
+            TestSource::new("a", "a/*.csv")
+                .set("region", "VAR")
+                .set("child_id_scheme", "egn")
+                .columns(&columns),
+        )
+        .source(
+            TestSource::new("b", "b/*.csv")
+                .columns(&[&columns[..], &[("region", "region")]].concat()),
+        )
+        .toml()
+}
 
 /// A field value: mostly plausible, sometimes broken.
 fn field(choices: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -100,7 +91,7 @@ proptest! {
             }
             fs::write(dir.path().join(name).join("x.csv"), text).unwrap();
         }
-        let pipeline = config::parse(PIPELINE, &dir.path().join("p.toml")).unwrap();
+        let pipeline = config::parse(&pipeline(), &dir.path().join("p.toml")).unwrap();
         let key = Key::from_bytes([7; 32]);
         let mut store = link::CaseStore::in_memory();
         let mut ingested = ingest::ingest(

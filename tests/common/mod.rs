@@ -9,6 +9,10 @@ use arrow_schema::DataType;
 use assert_cmd::Command;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+mod pipeline;
+#[allow(unused_imports)] // each test crate uses a part of the helpers
+pub use pipeline::{TestPipeline, TestSource, case_columns};
+
 /// The `outcomes` binary, run from `dir`.
 pub fn outcomes(dir: &Path) -> Command {
     let mut cmd =
