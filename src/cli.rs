@@ -12,6 +12,7 @@ use tracing::info;
 
 use crate::config::{ConfigError, Lang};
 use crate::inspect;
+use crate::output::OutputError;
 use crate::pseudonym::{Key, KeyError};
 use crate::synth;
 
@@ -142,31 +143,67 @@ pub fn main() -> ExitCode {
         _ => (false, LogFormat::Text),
     };
     init_logging(quiet, format);
-    match std::panic::catch_unwind(|| dispatch(cli)) {
-        Ok(Ok(code)) => ExitCode::from(code),
+    #[cfg(feature = "failpoints")]
+    let _faults = crate::fault::setup();
+    // A panic is a bug: the user sees one line (below) and where in the code it happened,
+    // never the default hook's message and backtrace, which could quote data.
+    std::panic::set_hook(Box::new(|info| {
+        if let Some(at) = info.location()
+            && let Ok(mut place) = PANIC_LOCATION.lock()
+        {
+            *place = format!("{}:{}", at.file(), at.line());
+        }
+    }));
+    let outcome = std::panic::catch_unwind(|| dispatch(cli));
+    let (code, message) = match outcome {
+        Ok(Ok(code)) => return ExitCode::from(code),
         Ok(Err(error)) => {
-            let code = exit_code_of(&error);
-            if format == LogFormat::Json {
-                tracing::error!(exit_code = code, "{error:#}");
-            } else {
-                eprintln!("error: {error:#}");
-            }
-            ExitCode::from(code)
+            let hint = disk_full_hint(&error).unwrap_or_default();
+            (exit_code_of(&error), format!("{error:#}{hint}"))
         }
         Err(_) => {
-            eprintln!(
-                "error: internal error (a bug in outcomes); no outputs were changed. Please report it with the command you ran."
-            );
-            ExitCode::from(exit::FAILURE)
+            let place = PANIC_LOCATION.lock().map(|p| p.clone()).unwrap_or_default();
+            (
+                exit::FAILURE,
+                format!(
+                    "internal error (a bug in outcomes, at {place}); no outputs were changed. Please report it with the command you ran."
+                ),
+            )
         }
+    };
+    if format == LogFormat::Json {
+        tracing::error!(exit_code = code, "{message}");
+    } else {
+        eprintln!("error: {message}");
     }
+    ExitCode::from(code)
 }
 
+/// Where the last panic happened (file and line of the code), for the one-line report.
+static PANIC_LOCATION: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 fn exit_code_of(error: &anyhow::Error) -> u8 {
-    let usage = error
-        .chain()
-        .any(|e| e.is::<ConfigError>() || e.is::<KeyError>() || e.is::<UsageError>());
+    let usage = error.chain().any(|e| {
+        e.is::<ConfigError>()
+            || e.is::<KeyError>()
+            || e.is::<UsageError>()
+            || e.downcast_ref::<OutputError>()
+                .is_some_and(|e| matches!(e, OutputError::Refused(_)))
+    });
     if usage { exit::USAGE } else { exit::FAILURE }
+}
+
+/// A hint for an error caused by a full disk, which the system words as "No space left on
+/// device".
+fn disk_full_hint(error: &anyhow::Error) -> Option<String> {
+    let full = error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(libc::ENOSPC)
+        })
+    });
+    full.then(|| {
+        "\nhint: the disk is full where the message says; free some space there (or choose another --out) and run again. The previous outputs are untouched.".to_string()
+    })
 }
 
 fn init_logging(quiet: bool, format: LogFormat) {

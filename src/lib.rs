@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod disclosure;
+pub mod fault;
 pub mod ingest;
 pub mod inspect;
 pub mod link;

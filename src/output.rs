@@ -14,6 +14,7 @@ use crate::pseudonym::to_hex;
 
 mod cases;
 mod manifest;
+mod ownership;
 mod parquet_file;
 mod publish;
 mod rates;
@@ -24,6 +25,7 @@ pub use manifest::{
     Counts, Freshness, InputEntry, Manifest, OutputEntry, PipelineEntry, RunIdentity, RunRecord,
     SuccessEntry, absolute_path, counts_of, freshness, read_manifest, write_manifest,
 };
+pub use ownership::Refusal;
 pub use parquet_file::ParquetWriteError;
 pub use publish::OutputDir;
 pub use rates::{RATES_COLUMNS, write_rates};
@@ -38,10 +40,9 @@ pub enum OutputError {
         "another outcomes run is writing {target} ({holder})\nhint: wait for it to finish; if no run is active, the lock is released automatically"
     )]
     Locked { target: PathBuf, holder: String },
-    #[error(
-        "{target} exists and is not an outcomes output folder (it has no manifest.json); refusing to replace it\nhint: choose a new or empty folder with --out"
-    )]
-    NotOurs { target: PathBuf },
+    /// The output folder is not one a run may replace: exit code 2.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(transparent)]
     Parquet(#[from] ParquetWriteError),
 }

@@ -5,7 +5,6 @@ mod common;
 use std::fs;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -87,77 +86,183 @@ fn if_changed_skips_a_run_with_nothing_new_and_runs_when_an_input_changes() {
     assert!(log.contains("changed; running"), "{log}");
 }
 
+/// A run with fault points set (`FAILPOINTS`, see src/fault.rs): its exit status and stderr.
+fn run_with_faults(
+    dir: &Path,
+    pipeline: &Path,
+    out: &str,
+    as_of: &str,
+    faults: &str,
+) -> std::process::Output {
+    Command::new(binary())
+        .current_dir(dir)
+        .env("FAILPOINTS", faults)
+        .arg("run")
+        .arg(pipeline)
+        .args(["--out", out, "--as-of", as_of, "--quiet"])
+        .output()
+        .unwrap()
+}
+
+/// Names beside the output folder that a finished run must not leave behind.
+fn leftovers(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".staging-") || n.ends_with(".old"))
+        .collect()
+}
+
 #[test]
-fn a_second_run_on_the_same_folder_is_refused_while_the_first_runs() {
+fn a_crash_at_any_fault_point_leaves_one_whole_set_of_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = synth(dir.path(), 60_000, 5);
-    let mut first = spawn_run(dir.path(), &pipeline, "out", "2025-06-30");
-    // Wait until the first run has taken the lock (its staging folder appears).
-    let started = Instant::now();
-    while !fs::read_dir(dir.path()).unwrap().any(|e| {
-        e.unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with(".out.staging-")
-    }) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the first run never started"
+    let pipeline = synth(dir.path(), 2_000, 9);
+    let out = dir.path().join("out");
+    let status = spawn_run(dir.path(), &pipeline, "out", "2025-06-30")
+        .wait()
+        .unwrap();
+    assert!(matches!(status.code(), Some(0) | Some(3)));
+    assert_eq!(assert_whole(&out), "2025-06-30");
+    for point in outcomes::fault::POINTS {
+        // Abort there, as kill -9 would: no destructor runs, nothing is cleaned up.
+        let crashed = run_with_faults(
+            dir.path(),
+            &pipeline,
+            "out",
+            "2025-03-31",
+            &format!("{point}=return"),
         );
-        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            crashed.status.code(),
+            None,
+            "{point}: the run should have aborted; is the failpoints feature on? {}",
+            String::from_utf8_lossy(&crashed.stderr)
+        );
+        let as_of = assert_whole(&out);
+        let swapped = matches!(*point, "after-swap" | "before-cleanup");
+        assert_eq!(
+            as_of,
+            if swapped { "2025-03-31" } else { "2025-06-30" },
+            "{point}: the previous outputs before the swap, the new ones after it"
+        );
+        // The next run cleans up what the crashed one left and succeeds.
+        let status = spawn_run(dir.path(), &pipeline, "out", "2025-06-30")
+            .wait()
+            .unwrap();
+        assert!(matches!(status.code(), Some(0) | Some(3)), "{point}");
+        assert_eq!(assert_whole(&out), "2025-06-30");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{point}: {:?}",
+            leftovers(dir.path())
+        );
     }
+}
+
+#[test]
+fn a_full_disk_is_exit_1_with_a_message_that_says_so_and_the_previous_outputs_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = synth(dir.path(), 1_000, 21);
+    let out = dir.path().join("out");
+    let status = spawn_run(dir.path(), &pipeline, "out", "2025-06-30")
+        .wait()
+        .unwrap();
+    assert!(matches!(status.code(), Some(0) | Some(3)));
+    for point in [
+        "after-cases-parquet",
+        "after-report",
+        "after-manifest",
+        "before-swap",
+    ] {
+        let full = run_with_faults(
+            dir.path(),
+            &pipeline,
+            "out",
+            "2025-03-31",
+            &format!("{point}=return(enospc)"),
+        );
+        let err = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(1), "{point}: {err}");
+        assert!(err.contains("No space left on device"), "{point}: {err}");
+        assert!(err.contains("the disk is full"), "{point}: {err}");
+        assert_eq!(assert_whole(&out), "2025-06-30", "{point}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{point}: {:?}",
+            leftovers(dir.path())
+        );
+    }
+}
+
+#[test]
+fn a_panic_prints_one_line_and_no_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = synth(dir.path(), 500, 3);
+    for log_format in ["text", "json"] {
+        let output = Command::new(binary())
+            .current_dir(dir.path())
+            .env("FAILPOINTS", "after-rejects=panic(a test panic)")
+            .env("RUST_BACKTRACE", "1")
+            .arg("run")
+            .arg(&pipeline)
+            .args(["--out", "out", "--log-format", log_format])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        assert!(err.contains("internal error"), "{err}");
+        for word in ["panicked", "a test panic", "backtrace", "RUST_BACKTRACE"] {
+            assert!(!err.contains(word), "{log_format}: {word} in {err}");
+        }
+    }
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_second_run_on_the_same_folder_is_refused_while_the_lock_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = synth(dir.path(), 2_000, 9);
+    // Hold the lock beside the output folder, as a running run does.
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join(".out.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    fs::write(dir.path().join(".out.lock"), "pid 4242, started today\n").unwrap();
     let second = outcomes(dir.path())
         .arg("run")
         .arg(&pipeline)
         .args(["--out", "out"])
         .output()
         .unwrap();
-    let status = first.wait().unwrap();
-    assert!(matches!(status.code(), Some(0) | Some(3)));
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
-        err.contains("another outcomes run") && err.contains(&format!("pid {}", first.id())),
+        err.contains("another outcomes run") && err.contains("pid 4242"),
         "{err}"
     );
-}
-
-#[test]
-fn kill_9_at_any_moment_leaves_one_whole_set_of_outputs() {
-    let dir = tempfile::tempdir().unwrap();
-    let pipeline = synth(dir.path(), 40_000, 9);
-    let out = dir.path().join("out");
-    // A first, complete run.
-    let status = spawn_run(dir.path(), &pipeline, "out", "2025-06-30")
-        .wait()
+    assert!(!dir.path().join("out").exists());
+    assert!(leftovers(dir.path()).is_empty());
+    // --if-changed waits for the lock like any run: it reads no half-written manifest.
+    let if_changed = outcomes(dir.path())
+        .arg("run")
+        .arg(&pipeline)
+        .args(["--out", "out", "--if-changed"])
+        .output()
         .unwrap();
-    assert!(matches!(status.code(), Some(0) | Some(3)));
-    assert_eq!(assert_whole(&out), "2025-06-30");
-    // Measure how long a run takes, then kill later runs (with other outputs) at points
-    // spread over it: during ingest, measures, writing, and around the swap.
-    let started = Instant::now();
-    spawn_run(dir.path(), &pipeline, "timing", "2025-03-31")
-        .wait()
+    assert_eq!(if_changed.status.code(), Some(1));
+    drop(lock);
+    let third = outcomes(dir.path())
+        .arg("run")
+        .arg(&pipeline)
+        .args(["--out", "out"])
+        .output()
         .unwrap();
-    let full = started.elapsed();
-    for tenth in [0u32, 1, 3, 5, 7, 8, 9, 10] {
-        let mut run = spawn_run(dir.path(), &pipeline, "out", "2025-03-31");
-        std::thread::sleep(full * tenth / 10);
-        let _ = run.kill(); // SIGKILL
-        let _ = run.wait();
-        let as_of = assert_whole(&out);
-        assert!(as_of == "2025-06-30" || as_of == "2025-03-31", "{as_of}");
-    }
-    // The next run cleans up after the killed ones and succeeds.
-    let status = spawn_run(dir.path(), &pipeline, "out", "2025-03-31")
-        .wait()
-        .unwrap();
-    assert!(matches!(status.code(), Some(0) | Some(3)));
-    assert_eq!(assert_whole(&out), "2025-03-31");
-    let leftovers: Vec<String> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".staging-") || n.ends_with(".old"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(
+        matches!(third.status.code(), Some(0) | Some(3)),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
 }

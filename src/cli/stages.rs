@@ -14,6 +14,7 @@ use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit};
 use crate::config::{self, Lang, Pipeline};
 use crate::dates;
 use crate::disclosure::{self, QuasiClasses};
+use crate::fault;
 use crate::ingest::{self, DiscardRejects, InputFile};
 use crate::link::{self, CaseStore, Linked};
 use crate::measures;
@@ -75,6 +76,9 @@ fn read_all(
     let pseudonymizer = prepared.key.pseudonymizer();
     let progress = progress_bar(&prepared.pipeline, common);
     let report = |file: &InputFile, bytes: u64| {
+        // Called after each chunk of a file: a crash test aborts here, in the middle of
+        // ingest. (In a release build this does nothing.)
+        let _ = crate::fault::point("ingest-chunk");
         if let Some((bar, start)) = &progress {
             bar.set_position(start.get(&file.path).copied().unwrap_or(0) + bytes);
             bar.set_message(file.display.clone());
@@ -202,6 +206,7 @@ fn measure_and_write_cases(
                 Ok(writer.write(batch)?)
             })?;
             let sha256 = writer.finish()?;
+            fault::point("after-cases-parquet").context("writing cases.parquet")?;
             Ok((classes, sha256, started.elapsed()))
         },
     );
@@ -269,6 +274,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         .with_context(|| format!("creating {}", scratch.display()))?;
     let (linked, ingested) = read_all(&prepared, &args.common, store, &mut rejects)?;
     rejects.finish()?;
+    fault::point("after-rejects").context("writing rejects.csv")?;
     let read_time = stage.elapsed();
     let over = log_accounting(pipeline, &ingested.files);
 
@@ -288,6 +294,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     disclosure::protect(&mut rates, pipeline.min_count);
     let small_class_share = classes.small_class_share(pipeline.min_count);
     let rates_sha256 = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
+    fault::point("after-rates-parquet").context("writing rates.parquet")?;
     let html = report::render(&report::ReportInput {
         lang,
         pipeline,
@@ -304,6 +311,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     })?;
     let report_path = out.staging().join("report.html");
     std::fs::write(&report_path, html)
+        .and_then(|()| fault::point("after-report"))
         .with_context(|| format!("writing {}", report_path.display()))?;
 
     // The manifest last: it lists and hashes every other output.
@@ -333,6 +341,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         sources_over_limit: over,
     });
     output::write_manifest(&out.staging().join("manifest.json"), &manifest)?;
+    fault::point("after-manifest").context("writing manifest.json")?;
     let target = out.target().to_path_buf();
     out.publish()?;
     info!(

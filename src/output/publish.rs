@@ -7,7 +7,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{OutputError, io_error};
+use tracing::warn;
+
+use super::{OutputError, io_error, ownership};
+use crate::fault;
 
 /// The output directory of one run: holds the lock, and a staging directory that becomes the
 /// output directory on `publish`. Dropping it unpublished removes the staging directory.
@@ -28,82 +31,49 @@ fn sibling(target: &Path, suffix: &str) -> PathBuf {
 
 impl OutputDir {
     /// Lock `target` for this run, clean up what a killed run left, and create the staging
-    /// directory. Fails when another run holds the lock.
+    /// directory. Refuses (exit 2) a place no run can own and a folder that is not the
+    /// program's (SPEC §9); fails (exit 1) when another run holds the lock.
     pub fn acquire(target: &Path) -> Result<OutputDir, OutputError> {
         let target = if target.file_name().is_none() {
-            // `reports/x/.` or `/`: name the folder itself.
+            // `reports/x/.`, `..` or `/`: name the folder itself.
             std::path::absolute(target).map_err(io_error(target))?
         } else {
             target.to_path_buf()
         };
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        fs::create_dir_all(&parent).map_err(io_error(&parent))?;
         // Work on the real folder: a symlinked output folder keeps its link (the swap replaces
         // what it points to), and every spelling of one folder shares one lock.
         let target = match fs::canonicalize(&target) {
             Ok(real) => real,
             Err(_) => {
+                let parent = target
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                fs::create_dir_all(parent).map_err(io_error(parent))?;
                 let name = target.file_name().unwrap_or_default().to_os_string();
-                fs::canonicalize(&parent)
-                    .map_err(io_error(&parent))?
+                fs::canonicalize(parent)
+                    .map_err(io_error(parent))?
                     .join(name)
             }
         };
+        // Before anything is created beside it: is this a place a run may own at all?
+        ownership::check_place(&target)?;
+        ownership::check_ours(&target)?;
         let parent = target
             .parent()
-            .expect("a canonical path below a folder has a parent")
+            .expect("check_place refuses a folder without a parent")
             .to_path_buf();
-        if target.exists() && !target.is_dir() {
-            return Err(OutputError::NotOurs { target });
-        }
-        if target.is_dir() && !is_ours_or_empty(&target)? {
-            return Err(OutputError::NotOurs { target });
-        }
 
-        let lock_path = sibling(&target, "lock");
-        let mut lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(io_error(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = lock.read_to_string(&mut holder);
-                let holder = holder.trim();
-                return Err(OutputError::Locked {
-                    target,
-                    holder: if holder.is_empty() {
-                        "a run that has just started".into()
-                    } else {
-                        holder.to_string()
-                    },
-                });
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
-        }
-        lock.set_len(0).map_err(io_error(&lock_path))?;
-        writeln!(
-            lock,
-            "pid {}, started {}",
-            std::process::id(),
-            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
-        )
-        .map_err(io_error(&lock_path))?;
-
+        let lock = take_lock(&target)?;
         // Holding the lock, anything staged or half-swapped by an earlier run is stale.
         let old = sibling(&target, "old");
         if !target.exists() && old.is_dir() {
             // A run was killed between the two renames of the fallback swap.
             fs::rename(&old, &target).map_err(io_error(&old))?;
         }
+        // And the folder is as it will be swapped: check again what the first look saw
+        // without the lock.
+        ownership::check_ours(&target)?;
         let staging_prefix = sibling(&target, "staging-")
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -134,30 +104,100 @@ impl OutputDir {
         &self.target
     }
 
-    /// Put the staged outputs in place of the previous ones in one step.
+    /// Put the staged outputs in place of the previous ones in one step. Every staged file
+    /// reaches the disk first. An exchange the file system cannot do falls back, with a
+    /// warning, to two renames; any other failure leaves the previous outputs untouched.
+    /// Once the new outputs are in place, failing to remove the previous ones is a warning.
     pub fn publish(mut self) -> Result<(), OutputError> {
+        for entry in fs::read_dir(&self.staging).map_err(io_error(&self.staging))? {
+            let path = entry.map_err(io_error(&self.staging))?.path();
+            if path.is_file() {
+                File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io_error(&path))?;
+            }
+        }
         sync_dir(&self.staging)?;
-        if self.target.exists() {
-            if exchange(&self.staging, &self.target).is_ok() {
+        fault::point("before-swap").map_err(io_error(&self.staging))?;
+        let previous = if self.target.exists() {
+            match exchange(&self.staging, &self.target) {
                 // The staging path now holds the previous outputs.
-                fs::remove_dir_all(&self.staging).map_err(io_error(&self.staging))?;
-            } else {
-                // No atomic exchange on this system or file system: two renames, and a run
-                // killed between them is repaired by the next `acquire`.
-                let old = sibling(&self.target, "old");
-                fs::rename(&self.target, &old).map_err(io_error(&self.target))?;
-                fs::rename(&self.staging, &self.target).map_err(io_error(&self.staging))?;
-                fs::remove_dir_all(&old).map_err(io_error(&old))?;
+                Ok(()) => Some(self.staging.clone()),
+                Err(e) if cannot_exchange(&e) => {
+                    warn!(
+                        "the file system of {} cannot swap two folders in one step ({e}); replacing the outputs with two renames instead: a crash between them is repaired by the next run",
+                        self.target.display()
+                    );
+                    let old = sibling(&self.target, "old");
+                    fs::rename(&self.target, &old).map_err(io_error(&self.target))?;
+                    fs::rename(&self.staging, &self.target).map_err(io_error(&self.staging))?;
+                    Some(old)
+                }
+                Err(e) => return Err(io_error(&self.target)(e)),
             }
         } else {
             fs::rename(&self.staging, &self.target).map_err(io_error(&self.staging))?;
-        }
-        if let Some(parent) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
-        }
+            None
+        };
         self.published = true;
+        let parent = self
+            .target
+            .parent()
+            .expect("check_place refuses a folder without a parent");
+        if let Err(e) = sync_dir(parent) {
+            warn!("the new outputs are in place, but syncing their folder failed: {e}");
+        }
+        fault::point("after-swap").map_err(io_error(&self.target))?;
+        if let Some(previous) = previous {
+            fault::point("before-cleanup").map_err(io_error(&previous))?;
+            if let Err(e) = fs::remove_dir_all(&previous) {
+                warn!(
+                    "the new outputs are in place in {}, but the previous ones could not be removed from {}: {e}; the next run removes them",
+                    self.target.display(),
+                    previous.display()
+                );
+            }
+        }
         Ok(())
     }
+}
+
+/// Take the run lock, `.<name>.lock` beside `target`, and write who holds it into it.
+fn take_lock(target: &Path) -> Result<File, OutputError> {
+    let lock_path = sibling(target, "lock");
+    let mut lock = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(io_error(&lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = lock.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(OutputError::Locked {
+                target: target.to_path_buf(),
+                holder: if holder.is_empty() {
+                    "a run that has just started".into()
+                } else {
+                    holder.to_string()
+                },
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(io_error(&lock_path)(e)),
+    }
+    lock.set_len(0).map_err(io_error(&lock_path))?;
+    writeln!(
+        lock,
+        "pid {}, started {}",
+        std::process::id(),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+    )
+    .map_err(io_error(&lock_path))?;
+    Ok(lock)
 }
 
 impl Drop for OutputDir {
@@ -168,15 +208,20 @@ impl Drop for OutputDir {
     }
 }
 
-fn is_ours_or_empty(dir: &Path) -> Result<bool, OutputError> {
-    let mut entries = fs::read_dir(dir).map_err(io_error(dir))?;
-    Ok(entries.next().is_none() || dir.join("manifest.json").is_file())
-}
-
 fn sync_dir(dir: &Path) -> Result<(), OutputError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))
+}
+
+/// Whether an exchange failed because the system or file system cannot exchange at all
+/// (an old kernel, a network or FUSE file system), not because of this folder.
+fn cannot_exchange(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Unsupported
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
+        )
 }
 
 #[cfg(target_os = "linux")]
@@ -214,12 +259,22 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A manifest as `outcomes` writes it, listing `names`.
+    fn manifest(dir: &Path, names: &[&str]) {
+        let outputs: Vec<_> = names
+            .iter()
+            .map(|n| serde_json::json!({"path": n, "sha256": ""}))
+            .collect();
+        let manifest = serde_json::json!({"tool": "outcomes", "outputs": outputs});
+        fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    }
+
     #[test]
     fn publish_replaces_the_whole_folder_and_drop_leaves_it_alone() {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         let run = OutputDir::acquire(&target).unwrap();
-        fs::write(run.staging().join("manifest.json"), "{}").unwrap();
+        manifest(run.staging(), &["a.txt"]);
         fs::write(run.staging().join("a.txt"), "first").unwrap();
         run.publish().unwrap();
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
@@ -231,7 +286,7 @@ mod tests {
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
 
         let run = OutputDir::acquire(&target).unwrap();
-        fs::write(run.staging().join("manifest.json"), "{}").unwrap();
+        manifest(run.staging(), &["b.txt"]);
         fs::write(run.staging().join("b.txt"), "second").unwrap();
         run.publish().unwrap();
         assert!(!target.join("a.txt").exists(), "old files do not linger");
@@ -267,7 +322,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         fs::write(root.path().join("precious.txt"), "keep").unwrap();
         let err = OutputDir::acquire(root.path()).err().expect("must refuse");
-        assert!(matches!(err, OutputError::NotOurs { .. }));
+        assert!(matches!(err, OutputError::Refused(_)), "{err}");
         assert!(root.path().join("precious.txt").exists());
     }
 
@@ -278,7 +333,7 @@ mod tests {
         let real = root.path().join("real");
         let link = root.path().join("link");
         let run = OutputDir::acquire(&real).unwrap();
-        fs::write(run.staging().join("manifest.json"), "{}").unwrap();
+        manifest(run.staging(), &[]);
         run.publish().unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
 
@@ -287,7 +342,7 @@ mod tests {
             OutputDir::acquire(&real).is_err(),
             "the link and the real path share one lock"
         );
-        fs::write(through_link.staging().join("manifest.json"), "{}").unwrap();
+        manifest(through_link.staging(), &["new.txt"]);
         fs::write(through_link.staging().join("new.txt"), "new").unwrap();
         through_link.publish().unwrap();
         assert!(

@@ -1,0 +1,44 @@
+//! Named fault points for the crash and disk-full tests (SPEC §9). Built only with the
+//! `failpoints` Cargo feature, which `cargo test` turns on for the binary the integration
+//! tests run and a release build never has; without it `point` is an empty function.
+//!
+//! `FAILPOINTS="NAME=return"` makes the run abort at that point, the way `kill -9` would
+//! stop it (no destructor runs, nothing is cleaned up); `FAILPOINTS="NAME=return(enospc)"`
+//! makes it fail there as a full disk does. fail-rs's other actions and counts work too, e.g.
+//! `FAILPOINTS="ingest-chunk=2*off->return"` aborts at the third chunk.
+
+use std::io;
+
+/// Every fault point, in the order a run passes them.
+pub const POINTS: &[&str] = &[
+    "ingest-chunk",
+    "after-rejects",
+    "after-cases-parquet",
+    "after-rates-parquet",
+    "after-report",
+    "after-manifest",
+    "before-swap",
+    "after-swap",
+    "before-cleanup",
+];
+
+/// Pass the fault point `name`: abort, fail with ENOSPC, or (as always in a release build)
+/// nothing.
+#[inline]
+pub fn point(name: &'static str) -> io::Result<()> {
+    debug_assert!(POINTS.contains(&name), "unknown fault point {name}");
+    #[cfg(feature = "failpoints")]
+    if let Some(action) = fail::eval(name, |arg| arg) {
+        return match action.as_deref() {
+            Some("enospc") => Err(io::Error::from_raw_os_error(libc::ENOSPC)),
+            _ => std::process::abort(),
+        };
+    }
+    Ok(())
+}
+
+/// Read `FAILPOINTS` once, at the start of the program. Keep the guard for the whole run.
+#[cfg(feature = "failpoints")]
+pub fn setup() -> fail::FailScenario<'static> {
+    fail::FailScenario::setup()
+}
