@@ -128,3 +128,44 @@ fn inspect_never_prints_values_of_identifier_or_name_columns() {
         }
     }
 }
+
+/// `outcomes inspect` of `text` written to `name` in a fresh folder: the printed block.
+fn inspect_text(name: &str, text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, text).unwrap();
+    let output = outcomes(dir.path())
+        .arg("inspect")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Ingest skips a whitespace-only line before the header, and inspect reads exports the same
+/// way: the blank line changes nothing in the block, and the header is still the header.
+#[test]
+fn inspect_skips_a_blank_line_before_the_header_as_ingest_does() {
+    let export = "Child ID,Case type,Opened,Closed,Outcome,Region\r\n\
+                  ВН-0042,Превенция,01.02.2023,,,Варна\r\n\
+                  ВН-0043,Реинтеграция,03.04.2023,05.06.2024,Върнато в семейството,Варна\r\n\
+                  \r\n\
+                  ВН-0044,Превенция,07.08.2023,09.10.2024,Остава в семейството,Добрич\r\n";
+    let plain = inspect_text("office.csv", export);
+    for blank in [" \r\n", "\r\n", "  \n"] {
+        let block = inspect_text("office.csv", &format!("{blank}{export}"));
+        assert_eq!(block, plain, "first line {blank:?}");
+    }
+    assert!(plain.contains("6 columns, 3 rows sampled"), "{plain}");
+    assert!(plain.contains("child_id = \"Child ID\""), "{plain}");
+    assert!(plain.contains("\"Превенция\" = \"prevention\""), "{plain}");
+    assert!(
+        !plain.contains("ВН-00"),
+        "inspect printed an identifier:\n{plain}"
+    );
+}
