@@ -129,16 +129,21 @@ fn inspect_never_prints_values_of_identifier_or_name_columns() {
     }
 }
 
-/// `outcomes inspect` of `text` written to `name` in a fresh folder: the printed block.
-fn inspect_text(name: &str, text: &str) -> String {
+/// `outcomes inspect` of `text` written to `name` in a fresh folder.
+fn inspect_written(name: &str, text: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     fs::write(&path, text).unwrap();
-    let output = outcomes(dir.path())
+    outcomes(dir.path())
         .arg("inspect")
         .arg(&path)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The block `outcomes inspect` prints for `text` written to `name`.
+fn inspect_text(name: &str, text: &str) -> String {
+    let output = inspect_written(name, text);
     assert!(
         output.status.success(),
         "{}",
@@ -168,4 +173,19 @@ fn inspect_skips_a_blank_line_before_the_header_as_ingest_does() {
         !plain.contains("ВН-00"),
         "inspect printed an identifier:\n{plain}"
     );
+}
+
+/// A quote opened in the header and never closed swallows every row into the last header
+/// name: inspect says so instead of printing that "name", identifiers and all.
+#[test]
+fn inspect_refuses_a_header_whose_quote_never_closes() {
+    let output = inspect_written(
+        "office.csv",
+        "ID,Case type,\"Notes,Opened\n9001011234,prevention,n,01.02.2023\n",
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("never closed"), "{stderr}");
+    assert!(!stdout.contains("9001011234") && !stderr.contains("9001011234"));
 }

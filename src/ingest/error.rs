@@ -36,6 +36,10 @@ pub enum IngestError {
         "{path}: the header line does not end within its first megabyte: a quote (\") in it is probably never closed\nhint: fix the header's quotes and export again"
     )]
     HeaderUnterminated { path: PathBuf },
+    #[error(
+        "{path}: a quote (\") in the header line is never closed, so the header runs to the end of the file\nhint: fix the header's quotes and export again"
+    )]
+    HeaderQuoteNeverClosed { path: PathBuf },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]

@@ -288,30 +288,54 @@ impl Splitter {
         }
     }
 
-    /// The first record of `bytes` (the header) as owned fields, and where the next record
-    /// starts; `None` when `bytes` hold no complete record and more may follow.
-    pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<(Vec<Vec<u8>>, usize)> {
+    /// The first record of `bytes` that is not a blank line (the header), and where the next
+    /// record starts; `None` when `bytes` hold no complete record and more may follow.
+    pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<FirstRecord> {
         let mut pos = 0;
         loop {
-            let mut fields = None;
+            let mut found = None;
             self.open.start();
             pos += self.open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
                 if !rec.is_blank() {
-                    fields = Some(
+                    found = Some((
                         (0..rec.len())
                             .map(|i| rec.get(i).unwrap_or_default().to_vec())
                             .collect(),
-                    );
+                        rec.unclosed_quote,
+                    ));
                 }
             })?;
-            match fields {
-                Some(fields) => return Some((fields, pos)),
+            match found {
+                Some((fields, unclosed_quote)) => {
+                    return Some(FirstRecord {
+                        fields,
+                        end: pos,
+                        unclosed_quote,
+                    });
+                }
                 // Nothing but blank lines.
-                None if pos >= bytes.len() => return Some((Vec::new(), pos)),
+                None if pos >= bytes.len() => {
+                    return Some(FirstRecord {
+                        fields: Vec::new(),
+                        end: pos,
+                        unclosed_quote: false,
+                    });
+                }
                 None => {}
             }
         }
     }
+}
+
+/// The first record of a file, owned: its header.
+pub struct FirstRecord {
+    /// Empty when the bytes held nothing but blank lines.
+    pub fields: Vec<Vec<u8>>,
+    /// Where the record after it starts.
+    pub end: usize,
+    /// The file ended inside a quoted field of this record: every line after the quote was
+    /// read into it.
+    pub unclosed_quote: bool,
 }
 
 #[cfg(test)]

@@ -24,6 +24,12 @@ pub struct Sample {
 pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> {
     let pool = ChunkPool::default();
     let mut export = source::open_file(path, &pool, source::CHUNK_BYTES, Declared::NOTHING)?;
+    // A header whose quote never closes holds the rows after it: never print it as names.
+    if export.header_unclosed {
+        return Err(IngestError::HeaderQuoteNeverClosed {
+            path: path.to_path_buf(),
+        });
+    }
     let decoding = export.decoding;
     let decode = |raw: &[u8]| -> String {
         decoding

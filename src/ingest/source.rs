@@ -161,6 +161,10 @@ pub struct Export<'p, R> {
     pub delimiter: u8,
     /// The header's fields as raw bytes, in the file's encoding (blank lines before it skipped).
     pub header: Vec<Vec<u8>>,
+    /// The file ended inside a quote the header opened, so the header holds every line after
+    /// it (the rows, too). `inspect` refuses such a file; the pipeline reads it as it always
+    /// has, and then usually misses a mapped column.
+    pub header_unclosed: bool,
     /// Line breaks before the body's first byte: blank lines, and the header's own.
     pub header_lines: u64,
     pub body: Body<'p, R>,
@@ -249,7 +253,7 @@ pub fn open<'p, R: Read>(
 
     // The header may hold quoted line breaks: read on until it is complete, but not past
     // a megabyte (a quote opened in the header and never closed would take the whole file).
-    let (header, header_end) = loop {
+    let header = loop {
         if let Some(found) =
             Splitter::new(delimiter).first_record(&first.bytes[bom_len..], first.at_eof)
         {
@@ -268,19 +272,20 @@ pub fn open<'p, R: Read>(
             None => first.at_eof = true,
         }
     };
-    if header.is_empty() {
+    if header.fields.is_empty() {
         return Err(empty());
     }
-    let header_lines = first.bytes[..bom_len + header_end]
+    let header_lines = first.bytes[..bom_len + header.end]
         .iter()
         .filter(|b| **b == b'\n')
         .count() as u64;
-    first.bytes.drain(..bom_len + header_end);
+    first.bytes.drain(..bom_len + header.end);
     Ok(Export {
         decoding,
         has_bom,
         delimiter,
-        header,
+        header: header.fields,
+        header_unclosed: header.unclosed_quote,
         header_lines,
         body: Body {
             first: Some(first),
@@ -500,6 +505,25 @@ mod tests {
             open_bytes(b"\xc5\xc3\xcd\tx\n1\t2\n", CHUNK_BYTES);
         assert_eq!((decoding, delimiter), (Decoding::Windows1251, b'\t'));
         assert_eq!(header, ["ЕГН", "x"]);
+    }
+
+    #[test]
+    fn a_header_quote_that_never_closes_is_told() {
+        let pool = ChunkPool::default();
+        let open_text = |text: &'static [u8]| {
+            open(
+                text,
+                Path::new("t.csv"),
+                &pool,
+                CHUNK_BYTES,
+                Declared::NOTHING,
+            )
+            .unwrap()
+        };
+        let export = open_text(b"id,\"type\nA,b\n");
+        assert!(export.header_unclosed);
+        assert_eq!(export.header, [b"id".to_vec(), b"type\nA,b\n".to_vec()]);
+        assert!(!open_text(b"id,\"ty\"\"pe\"\nA,b\n").header_unclosed);
     }
 
     #[test]

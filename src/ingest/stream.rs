@@ -359,6 +359,7 @@ pub(super) fn ingest_export<R: Read + Send>(
         has_bom,
         delimiter,
         header,
+        header_unclosed: _,
         header_lines,
         mut body,
     } = export;
