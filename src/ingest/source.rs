@@ -1,8 +1,9 @@
 //! Opening an export: the only place that lists a source's files, opens them and decides how
 //! one is written (byte-order mark, UTF-8 or Windows-1251, delimiter, where its header ends).
-//! An opened `Export` is its raw header fields and its body as chunks of CSV bytes that end at
-//! line breaks; the pipeline (`stream`) and `inspect` (`sample`) both read files through here.
-//! It decides nothing about rows: splitting is `records`', validating `validate`'s.
+//! An opened `Export` is its raw header fields and its body as chunks of CSV bytes whose lines
+//! end in `\n` (a CRLF's `\r` stays, and is trimmed with the field); an export written any other
+//! way is to be turned into such bytes here. The pipeline (`stream`) and `inspect` (`sample`)
+//! both read files through here. It decides nothing about rows: that is `records`/`validate`.
 
 use std::borrow::Cow;
 use std::fs::File;
