@@ -1,7 +1,6 @@
-//! Splitting export bytes into CSV records, fast enough to keep both cores busy: lines
-//! without a quote are cut at their delimiters directly, the rest go through csv_core, which
-//! may read on over quoted line breaks. Records split on `\n` only. This module knows nothing
-//! of files, encodings or fields: `source` hands it bytes, `stream` decides where they are cut.
+//! Splitting export bytes into CSV records on `\n`: lines without a quote are cut at their
+//! delimiters directly (memchr), the rest go through csv_core. It knows no files, encodings or
+//! fields: `source` hands it bytes, `stream` decides where they are cut.
 
 /// One record as csv_core split it.
 pub struct Record<'a> {

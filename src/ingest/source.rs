@@ -1,9 +1,11 @@
 //! Opening an export: the only place that lists a source's files, opens them and decides how
-//! one is written (byte-order mark, UTF-8 or Windows-1251, delimiter, where its header ends).
+//! one is written (byte-order mark, encoding, delimiter, where the header ends). It decides
+//! nothing about rows: that is `records`' and `validate`'s.
+//!
 //! An opened `Export` is its raw header fields and its body as chunks of CSV bytes whose lines
 //! end in `\n` (a CRLF's `\r` stays, and is trimmed with the field); an export written any other
 //! way is to be turned into such bytes here. The pipeline (`stream`) and `inspect` (`sample`)
-//! both read files through here. It decides nothing about rows: that is `records`/`validate`.
+//! both read files through here.
 
 use std::borrow::Cow;
 use std::fs::File;

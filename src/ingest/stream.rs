@@ -1,10 +1,13 @@
-//! The chunk and piece stream of one file, and its in-order merge. The body of an export
-//! comes from `source` in chunks (2 MB, ending at a line break); each chunk is cut into pieces
-//! (~256 KB, also at line breaks) that are split and validated in parallel, each as if it
-//! began a record, while the previous chunk is merged in order and the next one is read. That
-//! guess is wrong only where a quoted line break falls at a cut: the piece before it then ends
-//! inside a record (`PieceEnd::unfinished_at`), and the merge re-reads from that record on, in
-//! order. Nothing here opens a file or looks inside a field: that is `source` and `validate`.
+//! The chunk and piece stream of one file and its in-order merge: counts, rejects, office
+//! names and cases come out in file order. It opens no file and looks inside no field: that is
+//! `source`'s and `validate`'s.
+//!
+//! The body of an export comes from `source` in chunks (2 MB, ending at a line break); each
+//! chunk is cut into pieces (~256 KB, also at line breaks) that are split and validated in
+//! parallel, each as if it began a record, while the previous chunk is merged and the next one
+//! is read. That guess is wrong only where a quoted line break falls at a cut: the piece before
+//! it then ends inside a record (`PieceEnd::unfinished_at`), and the merge re-reads from that
+//! record on, in order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;

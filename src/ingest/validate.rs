@@ -1,7 +1,6 @@
-//! Validating one record: the checks of SPEC §2 in field order, turning a record of the
-//! header's width into a `Case` (identifiers pseudonymized, labels resolved) or the first
-//! problem found as a `RowReject`. It sees one record at a time and never keeps raw text;
-//! what a message may quote is `reject`'s rule.
+//! Validating one record of the header's width: SPEC §2's checks in field order, giving a
+//! `Case` (identifiers pseudonymized, labels resolved) or the first problem as a `RowReject`.
+//! It keeps no raw text; what a message may quote is `reject`'s rule.
 
 use std::borrow::Cow;
 
