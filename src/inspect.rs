@@ -4,6 +4,11 @@
 //! `[[sources]]` block to start from. Anything it cannot decide is marked TODO, in a form the
 //! pipeline check rejects until someone fills it in.
 //!
+//! It reads the export only through `ingest::sample_file`, which opens it as the pipeline
+//! does (`ingest::source`: byte-order mark, encoding, delimiter, blank lines before the
+//! header), so it sees a file as `run` reads it under `encoding = "auto"` and no `delimiter`.
+//! It builds no reader of its own.
+//!
 //! It prints header names and attribute labels only. A column's values are listed only when
 //! they look like labels (few distinct values, no long digit runs), so a misdetected name or
 //! identifier column is never echoed.

@@ -128,3 +128,64 @@ fn inspect_never_prints_values_of_identifier_or_name_columns() {
         }
     }
 }
+
+/// `outcomes inspect` of `text` written to `name` in a fresh folder.
+fn inspect_written(name: &str, text: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, text).unwrap();
+    outcomes(dir.path())
+        .arg("inspect")
+        .arg(&path)
+        .output()
+        .unwrap()
+}
+
+/// The block `outcomes inspect` prints for `text` written to `name`.
+fn inspect_text(name: &str, text: &str) -> String {
+    let output = inspect_written(name, text);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Ingest skips a whitespace-only line before the header, and inspect reads exports the same
+/// way: the blank line changes nothing in the block, and the header is still the header.
+#[test]
+fn inspect_skips_a_blank_line_before_the_header_as_ingest_does() {
+    let export = "Child ID,Case type,Opened,Closed,Outcome,Region\r\n\
+                  ВН-0042,Превенция,01.02.2023,,,Варна\r\n\
+                  ВН-0043,Реинтеграция,03.04.2023,05.06.2024,Върнато в семейството,Варна\r\n\
+                  \r\n\
+                  ВН-0044,Превенция,07.08.2023,09.10.2024,Остава в семейството,Добрич\r\n";
+    let plain = inspect_text("office.csv", export);
+    for blank in [" \r\n", "\r\n", "  \n"] {
+        let block = inspect_text("office.csv", &format!("{blank}{export}"));
+        assert_eq!(block, plain, "first line {blank:?}");
+    }
+    assert!(plain.contains("6 columns, 3 rows sampled"), "{plain}");
+    assert!(plain.contains("child_id = \"Child ID\""), "{plain}");
+    assert!(plain.contains("\"Превенция\" = \"prevention\""), "{plain}");
+    assert!(
+        !plain.contains("ВН-00"),
+        "inspect printed an identifier:\n{plain}"
+    );
+}
+
+/// A quote opened in the header and never closed swallows every row into the last header
+/// name: inspect says so instead of printing that "name", identifiers and all.
+#[test]
+fn inspect_refuses_a_header_whose_quote_never_closes() {
+    let output = inspect_written(
+        "office.csv",
+        "ID,Case type,\"Notes,Opened\n9001011234,prevention,n,01.02.2023\n",
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("never closed"), "{stderr}");
+    assert!(!stdout.contains("9001011234") && !stderr.contains("9001011234"));
+}

@@ -1,33 +1,6 @@
-//! Splitting export bytes into CSV records, fast enough to keep both cores busy.
-//! A file is read in chunks that end at a line break; each chunk is cut into pieces at line
-//! breaks and the pieces are parsed in parallel, each as if it began a record. That guess is
-//! wrong only when a quoted field holds a line break at a cut; the piece before then ends
-//! inside a record, which `parse_piece` reports, and the caller re-reads from there in order.
-
-use std::io::{self, Read};
-
-use sha2::{Digest, Sha256};
-
-/// Bytes read from a file at a time.
-pub const CHUNK_BYTES: usize = 2 << 20;
-/// The size a chunk is cut into for parallel parsing.
-pub const PIECE_BYTES: usize = 256 << 10;
-
-/// Where a file is cut: chunk and piece sizes. Tests cut small to put cuts everywhere.
-#[derive(Debug, Clone, Copy)]
-pub struct Cuts {
-    pub chunk_bytes: usize,
-    pub piece_bytes: usize,
-}
-
-impl Default for Cuts {
-    fn default() -> Cuts {
-        Cuts {
-            chunk_bytes: CHUNK_BYTES,
-            piece_bytes: PIECE_BYTES,
-        }
-    }
-}
+//! Splitting export bytes into CSV records on `\n`: lines without a quote are cut at their
+//! delimiters directly (memchr), the rest go through csv_core. It knows no files, encodings or
+//! fields: `source` hands it bytes, `stream` decides where they are cut.
 
 /// One record as csv_core split it.
 pub struct Record<'a> {
@@ -314,161 +287,54 @@ impl Splitter {
         }
     }
 
-    /// The first record of `bytes` (the header) as owned fields, and where the next record
-    /// starts; `None` when `bytes` hold no complete record and more may follow.
-    pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<(Vec<Vec<u8>>, usize)> {
+    /// The first record of `bytes` that is not a blank line (the header), and where the next
+    /// record starts; `None` when `bytes` hold no complete record and more may follow.
+    pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<FirstRecord> {
         let mut pos = 0;
         loop {
-            let mut fields = None;
+            let mut found = None;
             self.open.start();
             pos += self.open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
                 if !rec.is_blank() {
-                    fields = Some(
+                    found = Some((
                         (0..rec.len())
                             .map(|i| rec.get(i).unwrap_or_default().to_vec())
                             .collect(),
-                    );
+                        rec.unclosed_quote,
+                    ));
                 }
             })?;
-            match fields {
-                Some(fields) => return Some((fields, pos)),
+            match found {
+                Some((fields, unclosed_quote)) => {
+                    return Some(FirstRecord {
+                        fields,
+                        end: pos,
+                        unclosed_quote,
+                    });
+                }
                 // Nothing but blank lines.
-                None if pos >= bytes.len() => return Some((Vec::new(), pos)),
+                None if pos >= bytes.len() => {
+                    return Some(FirstRecord {
+                        fields: Vec::new(),
+                        end: pos,
+                        unclosed_quote: false,
+                    });
+                }
                 None => {}
             }
         }
     }
 }
 
-/// Cut `chunk` into pieces of about `piece_bytes` that end at line breaks.
-pub fn pieces(chunk: &[u8], piece_bytes: usize) -> Vec<std::ops::Range<usize>> {
-    let piece_bytes = piece_bytes.max(1);
-    let mut out = Vec::with_capacity(chunk.len() / piece_bytes + 1);
-    let mut start = 0;
-    while start < chunk.len() {
-        let mut end = (start + piece_bytes).min(chunk.len());
-        if end < chunk.len() {
-            end = match memchr::memchr(b'\n', &chunk[end..]) {
-                Some(i) => end + i + 1,
-                None => chunk.len(),
-            };
-        }
-        out.push(start..end);
-        start = end;
-    }
-    out
-}
-
-/// Chunk buffers handed back after use, so reading does not fault in fresh pages for every
-/// chunk of every file.
-#[derive(Default)]
-pub struct ChunkPool {
-    free: std::sync::Mutex<Vec<Vec<u8>>>,
-}
-
-impl ChunkPool {
-    fn take(&self) -> Vec<u8> {
-        self.free
-            .lock()
-            .ok()
-            .and_then(|mut free| free.pop())
-            .unwrap_or_default()
-    }
-
-    /// Keep `buf` for a later chunk (a few at most).
-    pub fn give(&self, mut buf: Vec<u8>) {
-        buf.clear();
-        if let Ok(mut free) = self.free.lock()
-            && free.len() < 4
-        {
-            free.push(buf);
-        }
-    }
-}
-
-/// Reads a file in chunks that end at a line break, hashing every byte on the way.
-pub struct ChunkReader<'p, R> {
-    pool: &'p ChunkPool,
-    chunk_bytes: usize,
-    inner: R,
-    hasher: Sha256,
-    /// Bytes read from the file so far.
-    pub bytes_read: u64,
-    carry: Vec<u8>,
-    done: bool,
-}
-
-/// A chunk of a file: whole lines, except that the last chunk may end without a line break.
-pub struct Chunk {
-    pub bytes: Vec<u8>,
-    pub at_eof: bool,
-}
-
-impl<'p, R: Read> ChunkReader<'p, R> {
-    pub fn new(inner: R, pool: &'p ChunkPool, chunk_bytes: usize) -> ChunkReader<'p, R> {
-        ChunkReader {
-            pool,
-            chunk_bytes: chunk_bytes.max(2),
-            inner,
-            hasher: Sha256::new(),
-            bytes_read: 0,
-            carry: Vec::new(),
-            done: false,
-        }
-    }
-
-    /// Read into `buf` until it holds `want` bytes or the file ends; false at the end.
-    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-        let start = buf.len();
-        let wanted = want.saturating_sub(start);
-        buf.reserve(wanted);
-        // `read_to_end` reads into the spare capacity without zeroing it first.
-        let n = (&mut self.inner).take(wanted as u64).read_to_end(buf)?;
-        self.hasher.update(&buf[start..]);
-        self.bytes_read += n as u64;
-        Ok(n == wanted)
-    }
-
-    /// The next chunk; after a chunk with `at_eof`, `None`.
-    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
-        if self.done {
-            return Ok(None);
-        }
-        let mut buf = self.pool.take();
-        buf.extend_from_slice(&self.carry);
-        let mut want = self.chunk_bytes.max(buf.len() + self.chunk_bytes / 2);
-        loop {
-            let searched = buf.len();
-            if !self.fill(&mut buf, want)? {
-                self.done = true;
-                return Ok(Some(Chunk {
-                    bytes: buf,
-                    at_eof: true,
-                }));
-            }
-            // A line longer than a chunk: read on until it ends.
-            if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
-                let cut = searched + i + 1;
-                self.carry.clear();
-                self.carry.extend_from_slice(&buf[cut..]);
-                buf.truncate(cut);
-                return Ok(Some(Chunk {
-                    bytes: buf,
-                    at_eof: false,
-                }));
-            }
-            want = buf.len() * 2;
-        }
-    }
-
-    /// The SHA-256 of the whole file; reads whatever is left unread first.
-    pub fn finish(mut self) -> io::Result<[u8; 32]> {
-        let mut rest = Vec::new();
-        while self.fill(&mut rest, self.chunk_bytes)? {
-            rest.clear();
-        }
-        Ok(self.hasher.finalize().into())
-    }
+/// The first record of a file, owned: its header.
+pub struct FirstRecord {
+    /// Empty when the bytes held nothing but blank lines.
+    pub fields: Vec<Vec<u8>>,
+    /// Where the record after it starts.
+    pub end: usize,
+    /// The file ended inside a quoted field of this record: every line after the quote was
+    /// read into it.
+    pub unclosed_quote: bool,
 }
 
 #[cfg(test)]
@@ -527,46 +393,5 @@ mod tests {
         assert_eq!(state(b"a,\"x\"\"y\""), QuoteInQuoted);
         assert_eq!(state(b"a,\"x\ny"), Quoted);
         assert_eq!(state(b"a,\"x\"y"), Unquoted);
-    }
-
-    #[test]
-    fn pieces_end_at_line_breaks_and_cover_the_chunk() {
-        let line = b"0123456789,abcdefghij\n";
-        let chunk: Vec<u8> = line
-            .iter()
-            .copied()
-            .cycle()
-            .take(line.len() * 40_000)
-            .collect();
-        let ps = pieces(&chunk, PIECE_BYTES);
-        assert!(ps.len() > 1);
-        assert_eq!(ps[0].start, 0);
-        assert_eq!(ps.last().unwrap().end, chunk.len());
-        for w in ps.windows(2) {
-            assert_eq!(w[0].end, w[1].start);
-            assert_eq!(chunk[w[0].end - 1], b'\n');
-        }
-    }
-
-    #[test]
-    fn chunks_end_at_line_breaks_and_hash_the_whole_file() {
-        let text: Vec<u8> = b"x,y,z\n"
-            .iter()
-            .copied()
-            .cycle()
-            .take(6 * 3_000_000 + 2)
-            .collect();
-        let pool = ChunkPool::default();
-        let mut reader = ChunkReader::new(&text[..], &pool, CHUNK_BYTES);
-        let mut seen = Vec::new();
-        while let Some(chunk) = reader.next_chunk().unwrap() {
-            if !chunk.at_eof {
-                assert_eq!(chunk.bytes.last(), Some(&b'\n'));
-            }
-            seen.extend_from_slice(&chunk.bytes);
-        }
-        assert_eq!(seen, text);
-        let digest: [u8; 32] = Sha256::digest(&text).into();
-        assert_eq!(reader.finish().unwrap(), digest);
     }
 }

@@ -1,0 +1,69 @@
+//! `IngestError`: a problem with a whole file or source, which stops the run (a problem with
+//! one row is a `RowReject` instead). Messages name files, columns and settings, never a value
+//! read from a row.
+
+use std::io;
+use std::path::PathBuf;
+
+/// A problem with a whole file or source: the run cannot account for its rows.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(
+        "source \"{source_name}\": no file matches {pattern}\nhint: check `path` in the pipeline file; it is relative to the pipeline file's folder"
+    )]
+    NoFiles {
+        source_name: String,
+        pattern: String,
+    },
+    #[error("source \"{source_name}\": `path = {pattern}` is not a valid file pattern: {message}")]
+    BadPattern {
+        source_name: String,
+        pattern: String,
+        message: String,
+    },
+    #[error("cannot read {path}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("cannot write rejects.csv")]
+    Rejects { source: io::Error },
+    #[error("cannot keep the accepted cases in {path} (the run's scratch file)")]
+    Store { path: PathBuf, source: io::Error },
+    #[error(
+        "more than {max} accepted rows in one run; split the pipeline into several",
+        max = u32::MAX
+    )]
+    TooManyRows,
+    #[error(
+        "{path}: the header line does not end within its first megabyte: a quote (\") in it is probably never closed\nhint: fix the header's quotes and export again"
+    )]
+    HeaderUnterminated { path: PathBuf },
+    #[error(
+        "{path}: a quote (\") in the header line is never closed, so the header runs to the end of the file\nhint: fix the header's quotes and export again"
+    )]
+    HeaderQuoteNeverClosed { path: PathBuf },
+    #[error("{path}: the file is empty; an export needs at least a header line")]
+    Empty { path: PathBuf },
+    #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]
+    UndecodableHeader {
+        path: PathBuf,
+        encoding: &'static str,
+        hint: &'static str,
+    },
+    #[error(
+        "{path}: column \"{column}\" (mapped to `{field}`) is not in the header, which has {header_columns} columns\nhint: compare [sources.columns] with the first line of the file, and check `encoding` and `delimiter` for this source"
+    )]
+    MissingColumn {
+        path: PathBuf,
+        field: &'static str,
+        column: String,
+        header_columns: usize,
+    },
+    #[error(
+        "{path}: column \"{column}\" (mapped to `{field}`) appears {count} times in the header, so it is not clear which one to read\nhint: rename one of the columns in the export"
+    )]
+    DuplicateColumn {
+        path: PathBuf,
+        field: &'static str,
+        column: String,
+        count: usize,
+    },
+}

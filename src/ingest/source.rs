@@ -1,0 +1,546 @@
+//! Opening an export: the only place that lists a source's files, opens them and decides how
+//! one is written (byte-order mark, encoding, delimiter, where the header ends). It decides
+//! nothing about rows: that is `records`' and `validate`'s.
+//!
+//! An opened `Export` is its raw header fields and its body as chunks of CSV bytes whose lines
+//! end in `\n` (a CRLF's `\r` stays, and is trimmed with the field); an export written any other
+//! way is to be turned into such bytes here. The pipeline (`stream`) and `inspect` (`sample`)
+//! both read files through here.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::IngestError;
+use super::records::Splitter;
+use crate::config::{EncodingChoice, Pipeline, Source};
+
+/// How much of a file's head is examined to guess encoding and delimiter; also how far the
+/// header may run before its quote is taken to be unclosed.
+const SNIFF_BYTES: usize = 1 << 20;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Bytes read from a file at a time (a chunk ends at the first line break after this many).
+pub const CHUNK_BYTES: usize = 2 << 20;
+
+/// Every file of every source, in pipeline order then path order.
+pub fn list_files(pipeline: &Pipeline) -> Result<Vec<(usize, PathBuf)>, IngestError> {
+    let mut all = Vec::new();
+    for (i, source) in pipeline.sources.iter().enumerate() {
+        let paths = glob::glob(&source.pattern).map_err(|e| IngestError::BadPattern {
+            source_name: source.name.clone(),
+            pattern: source.pattern.clone(),
+            message: e.msg.to_string(),
+        })?;
+        let mut found: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if found.is_empty() {
+            return Err(IngestError::NoFiles {
+                source_name: source.name.clone(),
+                pattern: source.pattern.clone(),
+            });
+        }
+        found.sort();
+        all.extend(found.into_iter().map(|p| (i, p)));
+    }
+    Ok(all)
+}
+
+/// The decoding of a file, decided from its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    Utf8,
+    Windows1251,
+}
+
+impl Decoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decoding::Utf8 => "utf-8",
+            Decoding::Windows1251 => "windows-1251",
+        }
+    }
+
+    /// How this encoding writes `c`; `None` when it cannot.
+    pub fn encode_char(self, c: char) -> Option<Vec<u8>> {
+        match self {
+            Decoding::Utf8 => Some(c.to_string().into_bytes()),
+            Decoding::Windows1251 => {
+                let text = c.to_string();
+                let (bytes, _, unmappable) = encoding_rs::WINDOWS_1251.encode(&text);
+                (!unmappable).then(|| bytes.into_owned())
+            }
+        }
+    }
+
+    /// Decode one field; `None` when its bytes are not valid in this encoding.
+    pub fn decode(self, bytes: &[u8]) -> Option<Cow<'_, str>> {
+        match self {
+            Decoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+            Decoding::Windows1251 => {
+                encoding_rs::WINDOWS_1251.decode_without_bom_handling_and_without_replacement(bytes)
+            }
+        }
+    }
+}
+
+/// Whether `head` is UTF-8, allowing a character cut off at its end.
+fn looks_like_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// Guess the encoding of a file from its first bytes (BOM excluded).
+pub fn sniff_encoding(head: &[u8], choice: EncodingChoice) -> Decoding {
+    match choice {
+        EncodingChoice::Utf8 => Decoding::Utf8,
+        EncodingChoice::Windows1251 => Decoding::Windows1251,
+        EncodingChoice::Auto if looks_like_utf8(head) => Decoding::Utf8,
+        EncodingChoice::Auto => Decoding::Windows1251,
+    }
+}
+
+/// Guess the delimiter from the first line: the most frequent of `;` `,` tab outside quotes.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            b';' if !quoted => counts[0] += 1,
+            b',' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b';', b',', b'\t'];
+    // Ties go to the comma, the CSV default.
+    let mut best = 1;
+    for i in [0, 2] {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    candidates[best]
+}
+
+/// What the pipeline file says about how a source's files are written; what it leaves open
+/// is sniffed from each file's head.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared {
+    pub encoding: EncodingChoice,
+    pub delimiter: Option<u8>,
+}
+
+impl Declared {
+    /// Nothing declared: encoding and delimiter are both guessed (`inspect`).
+    pub const NOTHING: Declared = Declared {
+        encoding: EncodingChoice::Auto,
+        delimiter: None,
+    };
+
+    pub fn of(source: &Source) -> Declared {
+        Declared {
+            encoding: source.encoding,
+            delimiter: source.delimiter,
+        }
+    }
+}
+
+/// An export opened for reading: how it is written, its header, and the bytes after it.
+pub struct Export<'p, R> {
+    pub decoding: Decoding,
+    /// The file starts with a UTF-8 byte-order mark (which is not part of the header).
+    pub has_bom: bool,
+    pub delimiter: u8,
+    /// The header's fields as raw bytes, in the file's encoding (blank lines before it skipped).
+    pub header: Vec<Vec<u8>>,
+    /// The file ended inside a quote the header opened, so the header holds every line after
+    /// it (the rows, too). `inspect` refuses such a file; the pipeline reads it as it always
+    /// has, and then usually misses a mapped column.
+    pub header_unclosed: bool,
+    /// Line breaks before the body's first byte: blank lines, and the header's own.
+    pub header_lines: u64,
+    pub body: Body<'p, R>,
+}
+
+/// The bytes after the header, in chunks that end at line breaks; every byte of the file is
+/// hashed as it is read.
+pub struct Body<'p, R> {
+    /// What followed the header in the bytes read to find it.
+    first: Option<Chunk>,
+    reader: ChunkReader<'p, R>,
+}
+
+impl<'p, R: Read> Body<'p, R> {
+    /// The next chunk; after a chunk with `at_eof`, `None`.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        match self.first.take() {
+            Some(first) => Ok(Some(first)),
+            None => self.reader.next_chunk(),
+        }
+    }
+
+    /// Bytes read from the file so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.bytes_read
+    }
+
+    /// Where chunk buffers go back when they have been read.
+    pub fn pool(&self) -> &'p ChunkPool {
+        self.reader.pool
+    }
+
+    /// The SHA-256 of the whole file; reads whatever is left unread first.
+    pub fn finish(self) -> io::Result<[u8; 32]> {
+        self.reader.finish()
+    }
+}
+
+/// Open the export at `path`.
+pub fn open_file<'p>(
+    path: &Path,
+    pool: &'p ChunkPool,
+    chunk_bytes: usize,
+    declared: Declared,
+) -> Result<Export<'p, File>, IngestError> {
+    let raw = File::open(path).map_err(|source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    open(raw, path, pool, chunk_bytes, declared)
+}
+
+/// Open `raw` as the export at `path` (which only names it in errors): read its head, decide
+/// its encoding and delimiter, and read its header.
+pub fn open<'p, R: Read>(
+    raw: R,
+    path: &Path,
+    pool: &'p ChunkPool,
+    chunk_bytes: usize,
+    declared: Declared,
+) -> Result<Export<'p, R>, IngestError> {
+    let io_err = |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let empty = || IngestError::Empty {
+        path: path.to_path_buf(),
+    };
+    let mut reader = ChunkReader::new(raw, pool, chunk_bytes);
+    let Some(mut first) = reader.next_chunk().map_err(io_err)? else {
+        return Err(empty());
+    };
+    if first.bytes.is_empty() {
+        return Err(empty());
+    }
+    let has_bom = first.bytes.starts_with(UTF8_BOM);
+    let bom_len = if has_bom { UTF8_BOM.len() } else { 0 };
+    let body = &first.bytes[bom_len..];
+    let head = &body[..body.len().min(SNIFF_BYTES)];
+    let decoding = if has_bom {
+        Decoding::Utf8
+    } else {
+        sniff_encoding(head, declared.encoding)
+    };
+    let delimiter = declared.delimiter.unwrap_or_else(|| sniff_delimiter(head));
+
+    // The header may hold quoted line breaks: read on until it is complete, but not past
+    // a megabyte (a quote opened in the header and never closed would take the whole file).
+    let header = loop {
+        if let Some(found) =
+            Splitter::new(delimiter).first_record(&first.bytes[bom_len..], first.at_eof)
+        {
+            break found;
+        }
+        if first.bytes.len() > SNIFF_BYTES {
+            return Err(IngestError::HeaderUnterminated {
+                path: path.to_path_buf(),
+            });
+        }
+        match reader.next_chunk().map_err(io_err)? {
+            Some(more) => {
+                first.bytes.extend_from_slice(&more.bytes);
+                first.at_eof = more.at_eof;
+            }
+            None => first.at_eof = true,
+        }
+    };
+    if header.fields.is_empty() {
+        return Err(empty());
+    }
+    let header_lines = first.bytes[..bom_len + header.end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64;
+    first.bytes.drain(..bom_len + header.end);
+    Ok(Export {
+        decoding,
+        has_bom,
+        delimiter,
+        header: header.fields,
+        header_unclosed: header.unclosed_quote,
+        header_lines,
+        body: Body {
+            first: Some(first),
+            reader,
+        },
+    })
+}
+
+/// Chunk buffers handed back after use, so reading does not fault in fresh pages for every
+/// chunk of every file.
+#[derive(Default)]
+pub struct ChunkPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl ChunkPool {
+    fn take(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_default()
+    }
+
+    /// Keep `buf` for a later chunk (a few at most).
+    pub fn give(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < 4
+        {
+            free.push(buf);
+        }
+    }
+}
+
+/// A chunk of a file: whole lines, except that the last chunk may end without a line break.
+pub struct Chunk {
+    pub bytes: Vec<u8>,
+    pub at_eof: bool,
+}
+
+/// Reads a file in chunks that end at a line break, hashing every byte on the way.
+struct ChunkReader<'p, R> {
+    pool: &'p ChunkPool,
+    chunk_bytes: usize,
+    inner: R,
+    hasher: Sha256,
+    /// Bytes read from the file so far.
+    bytes_read: u64,
+    carry: Vec<u8>,
+    done: bool,
+}
+
+impl<'p, R: Read> ChunkReader<'p, R> {
+    fn new(inner: R, pool: &'p ChunkPool, chunk_bytes: usize) -> ChunkReader<'p, R> {
+        ChunkReader {
+            pool,
+            chunk_bytes: chunk_bytes.max(2),
+            inner,
+            hasher: Sha256::new(),
+            bytes_read: 0,
+            carry: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Read into `buf` until it holds `want` bytes or the file ends; false at the end.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+        let start = buf.len();
+        let wanted = want.saturating_sub(start);
+        buf.reserve(wanted);
+        // `read_to_end` reads into the spare capacity without zeroing it first.
+        let n = (&mut self.inner).take(wanted as u64).read_to_end(buf)?;
+        self.hasher.update(&buf[start..]);
+        self.bytes_read += n as u64;
+        Ok(n == wanted)
+    }
+
+    /// The next chunk; after a chunk with `at_eof`, `None`.
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = self.pool.take();
+        buf.extend_from_slice(&self.carry);
+        let mut want = self.chunk_bytes.max(buf.len() + self.chunk_bytes / 2);
+        loop {
+            let searched = buf.len();
+            if !self.fill(&mut buf, want)? {
+                self.done = true;
+                return Ok(Some(Chunk {
+                    bytes: buf,
+                    at_eof: true,
+                }));
+            }
+            // A line longer than a chunk: read on until it ends.
+            if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
+                let cut = searched + i + 1;
+                self.carry.clear();
+                self.carry.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                return Ok(Some(Chunk {
+                    bytes: buf,
+                    at_eof: false,
+                }));
+            }
+            want = buf.len() * 2;
+        }
+    }
+
+    /// The SHA-256 of the whole file; reads whatever is left unread first.
+    fn finish(mut self) -> io::Result<[u8; 32]> {
+        let mut rest = Vec::new();
+        while self.fill(&mut rest, self.chunk_bytes)? {
+            rest.clear();
+        }
+        Ok(self.hasher.finalize().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_at_line_breaks_and_hash_the_whole_file() {
+        let text: Vec<u8> = b"x,y,z\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(6 * 3_000_000 + 2)
+            .collect();
+        let pool = ChunkPool::default();
+        let mut reader = ChunkReader::new(&text[..], &pool, CHUNK_BYTES);
+        let mut seen = Vec::new();
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            if !chunk.at_eof {
+                assert_eq!(chunk.bytes.last(), Some(&b'\n'));
+            }
+            seen.extend_from_slice(&chunk.bytes);
+        }
+        assert_eq!(seen, text);
+        let digest: [u8; 32] = Sha256::digest(&text).into();
+        assert_eq!(reader.finish().unwrap(), digest);
+    }
+
+    /// What opening `bytes` with chunks of `chunk_bytes` finds: the decoding, BOM, delimiter,
+    /// the header decoded, the header's line breaks and the whole body.
+    fn open_bytes(
+        bytes: &[u8],
+        chunk_bytes: usize,
+    ) -> (Decoding, bool, u8, Vec<String>, u64, Vec<u8>) {
+        let pool = ChunkPool::default();
+        let mut export = open(
+            bytes,
+            Path::new("t.csv"),
+            &pool,
+            chunk_bytes,
+            Declared::NOTHING,
+        )
+        .unwrap();
+        let header = export
+            .header
+            .iter()
+            .map(|f| export.decoding.decode(f).unwrap().into_owned())
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = export.body.next_chunk().unwrap() {
+            body.extend_from_slice(&chunk.bytes);
+        }
+        assert_eq!(export.body.bytes_read(), bytes.len() as u64);
+        (
+            export.decoding,
+            export.has_bom,
+            export.delimiter,
+            header,
+            export.header_lines,
+            body,
+        )
+    }
+
+    #[test]
+    fn blank_lines_before_the_header_are_skipped_and_counted() {
+        let (decoding, has_bom, delimiter, header, lines, body) =
+            open_bytes(b" \r\n\nid,type\r\nA,prevention\r\n", CHUNK_BYTES);
+        assert_eq!(
+            (decoding, has_bom, delimiter),
+            (Decoding::Utf8, false, b',')
+        );
+        assert_eq!(header, ["id", "type\r"]);
+        assert_eq!(lines, 3);
+        assert_eq!(body, b"A,prevention\r\n");
+    }
+
+    #[test]
+    fn a_header_with_a_quoted_line_break_is_read_across_chunks() {
+        for chunk_bytes in [2, 4, 7, CHUNK_BYTES] {
+            let (_, _, _, header, lines, body) =
+                open_bytes(b"id,\"ty\npe\"\nA,b\nC,d", chunk_bytes);
+            assert_eq!(header, ["id", "ty\npe"], "chunks of {chunk_bytes}");
+            assert_eq!((lines, body.as_slice()), (2, &b"A,b\nC,d"[..]));
+        }
+    }
+
+    #[test]
+    fn a_bom_is_not_part_of_the_header_and_means_utf8() {
+        let (decoding, has_bom, delimiter, header, lines, body) =
+            open_bytes(b"\xEF\xBB\xBFid;\"a\nb\"\n1;2", CHUNK_BYTES);
+        assert_eq!((decoding, has_bom, delimiter), (Decoding::Utf8, true, b';'));
+        assert_eq!(header, ["id", "a\nb"]);
+        assert_eq!((lines, body.as_slice()), (2, &b"1;2"[..]));
+    }
+
+    #[test]
+    fn a_head_that_is_not_utf8_is_windows_1251() {
+        let (decoding, _, delimiter, header, _, _) =
+            open_bytes(b"\xc5\xc3\xcd\tx\n1\t2\n", CHUNK_BYTES);
+        assert_eq!((decoding, delimiter), (Decoding::Windows1251, b'\t'));
+        assert_eq!(header, ["ЕГН", "x"]);
+    }
+
+    #[test]
+    fn a_header_quote_that_never_closes_is_told() {
+        let pool = ChunkPool::default();
+        let open_text = |text: &'static [u8]| {
+            open(
+                text,
+                Path::new("t.csv"),
+                &pool,
+                CHUNK_BYTES,
+                Declared::NOTHING,
+            )
+            .unwrap()
+        };
+        let export = open_text(b"id,\"type\nA,b\n");
+        assert!(export.header_unclosed);
+        assert_eq!(export.header, [b"id".to_vec(), b"type\nA,b\n".to_vec()]);
+        assert!(!open_text(b"id,\"ty\"\"pe\"\nA,b\n").header_unclosed);
+    }
+
+    #[test]
+    fn an_export_of_blank_lines_is_empty() {
+        let pool = ChunkPool::default();
+        for text in [&b""[..], b"\n \r\n"] {
+            let err = open(
+                text,
+                Path::new("t.csv"),
+                &pool,
+                CHUNK_BYTES,
+                Declared::NOTHING,
+            );
+            assert!(matches!(err, Err(IngestError::Empty { .. })));
+        }
+    }
+}

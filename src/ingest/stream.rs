@@ -1,0 +1,484 @@
+//! The chunk and piece stream of one file and its in-order merge: counts, rejects, office
+//! names and cases come out in file order. It opens no file and looks inside no field: that is
+//! `source`'s and `validate`'s.
+//!
+//! The body of an export comes from `source` in chunks (2 MB, ending at a line break); each
+//! chunk is cut into pieces (~256 KB, also at line breaks) that are split and validated in
+//! parallel, each as if it began a record, while the previous chunk is merged and the next one
+//! is read. That guess is wrong only where a quoted line break falls at a cut: the piece before
+//! it then ends inside a record (`PieceEnd::unfinished_at`), and the merge re-reads from that
+//! record on, in order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::header::{self, wrong_shape};
+use super::memo::Memo;
+use super::records::{OpenRecord, PieceEnd, Record, Splitter};
+use super::reject::{RejectSink, RowReject};
+use super::source::{self, Chunk, ChunkPool, Export};
+use super::validate::RowContext;
+use super::{CaseSink, IngestError, InputFile};
+use crate::config::Source;
+use crate::model::{Case, Day};
+use crate::pseudonym::{Pseudonymizer, to_hex};
+
+/// The size a chunk is cut into for parallel parsing.
+pub(super) const PIECE_BYTES: usize = 256 << 10;
+
+/// Where a file is cut: chunk and piece sizes. Tests cut small to put cuts everywhere.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cuts {
+    pub(super) chunk_bytes: usize,
+    pub(super) piece_bytes: usize,
+}
+
+impl Default for Cuts {
+    fn default() -> Cuts {
+        Cuts {
+            chunk_bytes: source::CHUNK_BYTES,
+            piece_bytes: PIECE_BYTES,
+        }
+    }
+}
+
+/// Cut `chunk` into pieces of about `piece_bytes` that end at line breaks.
+fn pieces(chunk: &[u8], piece_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let piece_bytes = piece_bytes.max(1);
+    let mut out = Vec::with_capacity(chunk.len() / piece_bytes + 1);
+    let mut start = 0;
+    while start < chunk.len() {
+        let mut end = (start + piece_bytes).min(chunk.len());
+        if end < chunk.len() {
+            end = match memchr::memchr(b'\n', &chunk[end..]) {
+                Some(i) => end + i + 1,
+                None => chunk.len(),
+            };
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+/// Office names of the whole run, each once, in order of first appearance.
+#[derive(Default)]
+pub(super) struct OfficeTable {
+    pub(super) names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl OfficeTable {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.index.get(name) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+}
+
+/// One file to read: the source it belongs to, its place in the run, and the piece size.
+pub(super) struct FileContext<'a> {
+    pub(super) source: &'a Source,
+    pub(super) source_idx: usize,
+    pub(super) file_idx: u32,
+    pub(super) path: &'a Path,
+    pub(super) pseudonymizer: &'a Pseudonymizer,
+    pub(super) as_of: Day,
+    pub(super) piece_bytes: usize,
+}
+
+/// What parsing a piece needs besides validation: the header's width, the delimiter, where
+/// pieces are cut and where chunk buffers go back when merged.
+struct PieceContext<'a> {
+    rows: &'a RowContext<'a>,
+    header_len: usize,
+    delimiter: u8,
+    piece_bytes: usize,
+    pool: &'a ChunkPool,
+}
+
+/// A row of a piece, in file order; lines count from the start of the piece.
+enum ParsedRow {
+    /// A case whose `office` indexes the piece's own office names.
+    Accepted(Case),
+    Rejected {
+        line: u64,
+        reject: RowReject,
+    },
+    /// A record without the header's width, or one the end of the file cut inside a quote;
+    /// the message needs the line in the file.
+    WrongShape {
+        line: u64,
+        columns: usize,
+        inner_newlines: u64,
+        unclosed: bool,
+    },
+}
+
+/// What parsing one piece gives the (ordered) merge.
+struct PieceResult {
+    rows: Vec<ParsedRow>,
+    offices: Vec<String>,
+    end: PieceEnd,
+}
+
+/// The rows of a piece as they are parsed, with the piece's office names and memo.
+#[derive(Default)]
+struct PieceBuilder {
+    rows: Vec<ParsedRow>,
+    offices: Vec<String>,
+    office_index: HashMap<String, u32>,
+    last_office: Option<(String, u32)>,
+    memo: Memo,
+}
+
+impl PieceBuilder {
+    fn add(&mut self, ctx: &PieceContext<'_>, rec: &Record<'_>) {
+        if rec.is_blank() {
+            return;
+        }
+        let line = rec.newlines_before;
+        if rec.len() != ctx.header_len || rec.unclosed_quote {
+            self.rows.push(ParsedRow::WrongShape {
+                line,
+                columns: rec.len(),
+                inner_newlines: rec.inner_newlines,
+                unclosed: rec.unclosed_quote,
+            });
+            return;
+        }
+        match ctx.rows.process(rec, &mut self.memo) {
+            Ok((mut case, office)) => {
+                case.line = line;
+                case.office = match &self.last_office {
+                    Some((name, i)) if name.as_str() == office.as_ref() => *i,
+                    _ => {
+                        let i = match self.office_index.get(office.as_ref()) {
+                            Some(i) => *i,
+                            None => {
+                                let i = self.offices.len() as u32;
+                                self.offices.push(office.to_string());
+                                self.office_index.insert(office.to_string(), i);
+                                i
+                            }
+                        };
+                        self.last_office = Some((office.into_owned(), i));
+                        i
+                    }
+                };
+                self.rows.push(ParsedRow::Accepted(case));
+            }
+            Err(reject) => self.rows.push(ParsedRow::Rejected { line, reject }),
+        }
+    }
+
+    fn finish(self, end: PieceEnd) -> PieceResult {
+        PieceResult {
+            rows: self.rows,
+            offices: self.offices,
+            end,
+        }
+    }
+}
+
+fn parse_piece(
+    ctx: &PieceContext<'_>,
+    splitter: &mut Splitter,
+    bytes: &[u8],
+    at_eof: bool,
+) -> PieceResult {
+    let mut builder = PieceBuilder {
+        rows: Vec::with_capacity(bytes.len() / 128 + 1),
+        ..PieceBuilder::default()
+    };
+    let end = splitter.parse_piece(bytes, at_eof, |rec| builder.add(ctx, rec));
+    builder.finish(end)
+}
+
+/// Parse a chunk's pieces in parallel.
+fn parse_chunk(ctx: &PieceContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult)> {
+    let ranges = pieces(&chunk.bytes, ctx.piece_bytes);
+    let last = ranges.len().saturating_sub(1);
+    ranges
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, range)| {
+            let at_eof = chunk.at_eof && i == last;
+            let mut splitter = Splitter::new(ctx.delimiter);
+            (
+                range.start,
+                parse_piece(ctx, &mut splitter, &chunk.bytes[range], at_eof),
+            )
+        })
+        .collect()
+}
+
+/// The ordered half of ingest: counts, rejects and accepted cases in file order.
+struct Merge<'s> {
+    file: InputFile,
+    header_len: usize,
+    cases: &'s mut dyn CaseSink,
+    offices: &'s mut OfficeTable,
+    sink: &'s mut dyn RejectSink,
+    /// Line breaks before the first byte not yet merged.
+    lines_done: u64,
+    /// A record that a chunk ended inside, to be continued with the next chunk.
+    open: Option<OpenRecord>,
+}
+
+impl Merge<'_> {
+    fn piece(&mut self, result: PieceResult) -> Result<(), IngestError> {
+        let global: Vec<u32> = result
+            .offices
+            .iter()
+            .map(|name| self.offices.intern(name))
+            .collect();
+        for row in result.rows {
+            self.file.rows_read += 1;
+            match row {
+                ParsedRow::Accepted(mut case) => {
+                    case.line += self.lines_done + 1;
+                    case.office = global[case.office as usize];
+                    self.cases.accept(case)?;
+                }
+                ParsedRow::Rejected { line, reject } => {
+                    self.reject(self.lines_done + line + 1, reject)?;
+                }
+                ParsedRow::WrongShape {
+                    line,
+                    columns,
+                    inner_newlines,
+                    unclosed,
+                } => {
+                    let line = self.lines_done + line + 1;
+                    let reject =
+                        wrong_shape(line, columns, self.header_len, inner_newlines, unclosed);
+                    self.reject(line, reject)?;
+                }
+            }
+        }
+        self.lines_done += result.end.newlines;
+        Ok(())
+    }
+
+    fn reject(&mut self, line: u64, reject: RowReject) -> Result<(), IngestError> {
+        self.file.rows_rejected += 1;
+        *self
+            .file
+            .reject_counts
+            .entry((reject.reason, reject.field))
+            .or_default() += 1;
+        self.sink
+            .reject(&self.file, line, &reject)
+            .map_err(|source| IngestError::Rejects { source })
+    }
+
+    /// Merge a chunk's parsed pieces in order. Where a piece ended inside a record (a quoted
+    /// line break at a cut), the pieces after it began mid-record: re-read from that record on,
+    /// in order.
+    fn chunk(
+        &mut self,
+        ctx: &PieceContext<'_>,
+        chunk: Chunk,
+        parsed: Vec<(usize, PieceResult)>,
+    ) -> Result<(), IngestError> {
+        let result = self.chunk_rows(ctx, &chunk, parsed);
+        ctx.pool.give(chunk.bytes);
+        result
+    }
+
+    fn chunk_rows(
+        &mut self,
+        ctx: &PieceContext<'_>,
+        chunk: &Chunk,
+        parsed: Vec<(usize, PieceResult)>,
+    ) -> Result<(), IngestError> {
+        if let Some(mut open) = self.open.take() {
+            let mut builder = PieceBuilder::default();
+            let used = open.feed(&chunk.bytes, chunk.at_eof, 0, &mut |rec| {
+                builder.add(ctx, rec)
+            });
+            let Some(used) = used else {
+                // Still inside the record: the whole chunk belongs to it.
+                self.open = Some(open);
+                return Ok(());
+            };
+            self.piece(builder.finish(PieceEnd {
+                unfinished_at: None,
+                newlines: open.newlines(),
+            }))?;
+            return self.sequential(ctx, &chunk.bytes[used..], chunk.at_eof);
+        }
+        for (start, result) in parsed {
+            let end = result.end;
+            self.piece(result)?;
+            if let Some(at) = end.unfinished_at {
+                return self.sequential(ctx, &chunk.bytes[start + at..], chunk.at_eof);
+            }
+        }
+        Ok(())
+    }
+
+    fn sequential(
+        &mut self,
+        ctx: &PieceContext<'_>,
+        bytes: &[u8],
+        at_eof: bool,
+    ) -> Result<(), IngestError> {
+        let mut splitter = Splitter::new(ctx.delimiter);
+        let result = parse_piece(ctx, &mut splitter, bytes, at_eof);
+        let unfinished = result.end.unfinished_at.is_some();
+        self.piece(result)?;
+        if unfinished {
+            self.open = Some(splitter.into_open());
+        }
+        Ok(())
+    }
+}
+
+/// Ingest one opened export: map its header, then parse chunk by chunk in parallel and merge
+/// in order into `cases`, `offices` and `sink`; the file's accounting.
+pub(super) fn ingest_export<R: Read + Send>(
+    ctx: FileContext<'_>,
+    export: Export<'_, R>,
+    cases: &mut dyn CaseSink,
+    offices: &mut OfficeTable,
+    sink: &mut dyn RejectSink,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<InputFile, IngestError> {
+    let io_err = |source| IngestError::Io {
+        path: ctx.path.to_path_buf(),
+        source,
+    };
+    let Export {
+        decoding,
+        has_bom,
+        delimiter,
+        header,
+        header_unclosed: _,
+        header_lines,
+        mut body,
+    } = export;
+    let display = format!(
+        "{}/{}",
+        ctx.source.name,
+        ctx.path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let file = InputFile {
+        source: ctx.source_idx,
+        path: ctx.path.to_path_buf(),
+        display,
+        sha256: String::new(),
+        encoding: decoding.name(),
+        delimiter,
+        rows_read: 0,
+        rows_rejected: 0,
+        rows_accepted: 0,
+        rows_duplicate: 0,
+        reject_counts: BTreeMap::new(),
+    };
+    let columns = header::map_columns(ctx.path, ctx.source, &header, decoding, has_bom)?;
+    let rows = RowContext::new(
+        ctx.source,
+        &columns,
+        decoding,
+        ctx.pseudonymizer,
+        ctx.as_of,
+        ctx.file_idx,
+    );
+    let piece_ctx = PieceContext {
+        rows: &rows,
+        header_len: header.len(),
+        delimiter,
+        piece_bytes: ctx.piece_bytes,
+        pool: body.pool(),
+    };
+
+    let mut merge = Merge {
+        file,
+        header_len: header.len(),
+        cases,
+        offices,
+        sink,
+        lines_done: header_lines,
+        open: None,
+    };
+    // While one chunk is parsed in parallel, the previous one is merged and the next is read.
+    let mut current = body.next_chunk().map_err(io_err)?;
+    let mut pending: Option<(Chunk, Vec<(usize, PieceResult)>)> = None;
+    while let Some(chunk) = current.take() {
+        let (parsed, (next, merged)) = rayon::join(
+            || parse_chunk(&piece_ctx, &chunk),
+            || {
+                let next = if chunk.at_eof {
+                    Ok(None)
+                } else {
+                    body.next_chunk()
+                };
+                let merged = match pending.take() {
+                    Some((done, parsed)) => merge.chunk(&piece_ctx, done, parsed),
+                    None => Ok(()),
+                };
+                (next, merged)
+            },
+        );
+        merged?;
+        progress(&merge.file, body.bytes_read());
+        pending = Some((chunk, parsed));
+        current = next.map_err(io_err)?;
+    }
+    if let Some((done, parsed)) = pending.take() {
+        merge.chunk(&piece_ctx, done, parsed)?;
+    }
+    if merge.open.is_some() {
+        // Only a chunk that is not the file's last can leave a record open, and the chunk
+        // after it goes on with it; reaching here means the file ended without another.
+        merge.chunk(
+            &piece_ctx,
+            Chunk {
+                bytes: Vec::new(),
+                at_eof: true,
+            },
+            Vec::new(),
+        )?;
+    }
+    let mut file = merge.file;
+    progress(&file, body.bytes_read());
+    file.sha256 = to_hex(&body.finish().map_err(io_err)?);
+    file.rows_accepted = file.rows_read - file.rows_rejected;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_end_at_line_breaks_and_cover_the_chunk() {
+        let line = b"0123456789,abcdefghij\n";
+        let chunk: Vec<u8> = line
+            .iter()
+            .copied()
+            .cycle()
+            .take(line.len() * 40_000)
+            .collect();
+        let ps = pieces(&chunk, PIECE_BYTES);
+        assert!(ps.len() > 1);
+        assert_eq!(ps[0].start, 0);
+        assert_eq!(ps.last().unwrap().end, chunk.len());
+        for w in ps.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            assert_eq!(chunk[w[0].end - 1], b'\n');
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Ingest as a whole, on small exports built in the tests: every row and line comes out right
+//! wherever the file is cut into chunks and pieces, and quotes that never close are told.
+//! Every test reads through `ingest_with`, under the one pipeline `PIPELINE`.
+
+use std::io;
+use std::path::Path;
+
+use super::*;
+use crate::config;
+use crate::pseudonym::Key;
+use stream::PIECE_BYTES;
+
+/// The pipeline every test here reads under: one source, `region` fixed, five columns mapped
+/// (an export may have more, such as `notes`).
+const PIPELINE: &str = r#"name = "t"
+key_file = "unused.key"
+
+[[sources]]
+name = "s"
+path = "unused/*.csv"
+region = "VAR"
+
+[sources.columns]
+child_id = "id"
+case_type = "type"
+opened = "opened"
+closed = "closed"
+outcome = "outcome"
+"#;
+
+/// The header of `PIPELINE`'s exports, with the unmapped `notes` column.
+const HEADER: &str = "id,type,opened,closed,outcome,notes\n";
+
+/// Ingest `text` as the file `t.csv` of `PIPELINE`, cut by `cuts`, rejects to `sink`, as of
+/// day 30,000 (2052).
+fn ingest_with(
+    text: &[u8],
+    cuts: Cuts,
+    sink: &mut dyn RejectSink,
+) -> Result<(Vec<Case>, InputFile), IngestError> {
+    let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
+    let key = Key::from_bytes([1; 32]);
+    let pseudonymizer = key.pseudonymizer();
+    let source = &pipeline.sources[0];
+    let path = Path::new("t.csv");
+    let pool = ChunkPool::default();
+    let export = source::open(text, path, &pool, cuts.chunk_bytes, Declared::of(source))?;
+    let mut cases = Vec::new();
+    let file = stream::ingest_export(
+        FileContext {
+            source,
+            source_idx: 0,
+            file_idx: 0,
+            path,
+            pseudonymizer: &pseudonymizer,
+            as_of: 30_000,
+            piece_bytes: cuts.piece_bytes,
+        },
+        export,
+        &mut cases,
+        &mut OfficeTable::default(),
+        sink,
+        &|_: &InputFile, _: u64| {},
+    )?;
+    Ok((cases, file))
+}
+
+/// Ingest `text` uncut, rejects discarded.
+fn ingest_text(text: &str) -> (Vec<Case>, InputFile) {
+    ingest_with(text.as_bytes(), Cuts::default(), &mut DiscardRejects).unwrap()
+}
+
+/// Rows whose notes hold quoted line breaks, enough of them to span many pieces and two
+/// chunks, so cuts fall inside quotes: every row and line must still come out right.
+#[test]
+fn quoted_line_breaks_across_piece_and_chunk_cuts() {
+    let mut text = String::from(HEADER);
+    let rows = 120_000;
+    let note = "x".repeat(40);
+    for i in 0..rows {
+        text.push_str(&format!(
+            "C{i},prevention,01.02.2020,,,\"{note}\n{note}\n\"\n"
+        ));
+    }
+    assert!(text.len() > 2 * source::CHUNK_BYTES + PIECE_BYTES);
+    let (cases, file) = ingest_text(&text);
+    assert_eq!(file.rows_read, rows);
+    assert_eq!(file.rows_rejected, 0, "{:?}", file.reject_counts);
+    assert_eq!(cases.len() as u64, rows);
+    for (i, c) in cases.iter().enumerate() {
+        // The header is line 1; each row takes three lines.
+        assert_eq!(c.line, 2 + 3 * i as u64);
+    }
+}
+
+#[test]
+fn an_unclosed_quote_mid_file_swallows_the_rest_as_one_row() {
+    let mut text = String::from(HEADER);
+    for i in 0..50_000 {
+        text.push_str(&format!("C{i},prevention,01.02.2020,,,fine\n"));
+    }
+    text.push_str("C-open,prevention,01.02.2020,,,\"never closed\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("D{i},prevention,01.02.2020,,,fine\n"));
+    }
+    let (cases, file) = ingest_text(&text);
+    assert_eq!(
+        (cases.len(), file.rows_read),
+        (50_000, 50_001),
+        "{:?}",
+        file.reject_counts
+    );
+    assert_eq!(file.rows_read, 50_001);
+    assert_eq!(
+        file.reject_counts
+            .get(&(RejectReason::UnterminatedQuote, None))
+            .copied(),
+        Some(1)
+    );
+}
+
+/// Collects rejects as (line, reason).
+struct Collect(Vec<(u64, RejectReason)>);
+
+impl RejectSink for Collect {
+    fn reject(&mut self, _: &InputFile, line: u64, reject: &RowReject) -> io::Result<()> {
+        self.0.push((line, reject.reason));
+        Ok(())
+    }
+}
+
+/// Ingest `text` with the given cuts: the cases, the rejects and the rows read.
+fn ingest_cut(text: &[u8], cuts: Cuts) -> (Vec<Case>, Vec<(u64, RejectReason)>, u64) {
+    let mut rejects = Collect(Vec::new());
+    let (cases, file) = ingest_with(text, cuts, &mut rejects).unwrap();
+    (cases, rejects.0, file.rows_read)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Where the cuts fall changes nothing: quoted line breaks, unclosed quotes, blank
+    /// lines, CRLF and a last line without a break read the same with chunks and pieces of
+    /// a few bytes as in one piece.
+    #[test]
+    fn the_result_does_not_depend_on_where_the_file_is_cut(
+        rows in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("A1,prevention,01.02.2020,,,plain".to_string()),
+                proptest::strategy::Just("B2,prevention,01.02.2020,03.04.2020,stayed_with_family,\"two\nlines\"".to_string()),
+                proptest::strategy::Just("C3,prevention,01.02.2020,,,\"a, \"\"quoted\"\" note\"\r".to_string()),
+                proptest::strategy::Just("D4,reintegration,05.06.2021,,,\"three\n\nlines\"".to_string()),
+                proptest::strategy::Just("E5,prevention,31.02.2020,,,bad date".to_string()),
+                proptest::strategy::Just("F6,prevention".to_string()),
+                proptest::strategy::Just("G7,prevention,01.02.2020,,,\"never closed".to_string()),
+                proptest::strategy::Just(String::new()),
+            ],
+            0..30,
+        ),
+        trailing_newline in proptest::bool::ANY,
+        chunk_bytes in 2usize..80,
+        piece_bytes in 1usize..40,
+    ) {
+        let mut text = String::from(HEADER);
+        text.push_str(&rows.join("\n"));
+        if trailing_newline {
+            text.push('\n');
+        }
+        let whole = ingest_cut(text.as_bytes(), Cuts::default());
+        let cut = ingest_cut(text.as_bytes(), Cuts { chunk_bytes, piece_bytes });
+        let lines = |cases: &[Case]| -> Vec<(u64, crate::model::Pseudonym)> {
+            cases.iter().map(|c| (c.line, c.child)).collect()
+        };
+        proptest::prop_assert_eq!(lines(&whole.0), lines(&cut.0));
+        proptest::prop_assert_eq!(&whole.1, &cut.1);
+        proptest::prop_assert_eq!(whole.2, cut.2);
+        proptest::prop_assert_eq!(whole.2, (whole.0.len() + whole.1.len()) as u64);
+    }
+}
+
+#[test]
+fn a_literal_quote_in_the_last_line_is_data_with_or_without_a_final_break() {
+    for end in ["", "\n"] {
+        let text = format!("{HEADER}A1,prevention,01.02.2020,,,5\" tube{end}");
+        let (cases, file) = ingest_text(&text);
+        assert_eq!((cases.len(), file.rows_rejected), (1, 0), "{end:?}");
+    }
+    // A quote opened at the start of the last field and never closed is not.
+    let text = format!("{HEADER}A1,prevention,01.02.2020,,,\"5 tube");
+    let (cases, file) = ingest_text(&text);
+    assert_eq!((cases.len(), file.rows_rejected), (0, 1));
+}
+
+/// A stray quote early in a long file without other quotes: one row swallows the rest,
+/// read once (the record goes on from chunk to chunk), with tiny chunks as with big ones.
+#[test]
+fn a_stray_quote_swallows_the_rest_once() {
+    let mut text = String::from(HEADER);
+    text.push_str("A1,prevention,01.02.2020,,,\"stray\n");
+    for i in 0..2_000 {
+        text.push_str(&format!("B{i},prevention,01.02.2020,,,fine\n"));
+    }
+    for cuts in [
+        Cuts::default(),
+        Cuts {
+            chunk_bytes: 64,
+            piece_bytes: 16,
+        },
+    ] {
+        let (cases, rejects, rows) = ingest_cut(text.as_bytes(), cuts);
+        assert_eq!(cases.len(), 0);
+        assert_eq!(rows, 1);
+        assert_eq!(rejects, vec![(2, RejectReason::UnterminatedQuote)]);
+    }
+}
+
+#[test]
+fn a_header_whose_quote_never_closes_is_a_clear_error() {
+    let mut text = String::from("id,\"type,opened,closed,outcome\n");
+    for i in 0..100_000 {
+        text.push_str(&format!("A{i},prevention,01.02.2020,,\n"));
+    }
+    let err = ingest_with(text.as_bytes(), Cuts::default(), &mut DiscardRejects).unwrap_err();
+    assert!(
+        matches!(err, IngestError::HeaderUnterminated { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn crlf_blank_lines_and_a_last_line_without_a_break() {
+    let text = "id,type,opened,closed,outcome\r\nA,prevention,01.02.2020,,\r\n\r\n\nB,prevention,02.02.2020,,";
+    let (cases, file) = ingest_text(text);
+    assert_eq!(file.rows_read, 2);
+    assert_eq!(cases.iter().map(|c| c.line).collect::<Vec<_>>(), vec![2, 5]);
+}

@@ -1,0 +1,431 @@
+//! Validating one record of the header's width: SPEC §2's checks in field order, giving a
+//! `Case` (identifiers pseudonymized, labels resolved) or the first problem as a `RowReject`.
+//! It keeps no raw text; what a message may quote is `reject`'s rule.
+
+use std::borrow::Cow;
+
+use super::Decoding;
+use super::header::ColumnIndex;
+use super::memo::Memo;
+use super::records::Record;
+use super::reject::{self, RejectReason, RowReject};
+use crate::config::{Field, IdScheme, LabelMap, Source};
+use crate::dates::{self, DateError};
+use crate::model::{Case, Day, RegionIdx, Vocabulary};
+use crate::pseudonym::{self, Domain, Pseudonymizer};
+use crate::reference;
+
+/// What validating a record of one file needs: the source's mapping and labels, where the
+/// header put each field, and how the file's bytes decode.
+pub(super) struct RowContext<'a> {
+    source: &'a Source,
+    pub(super) columns: &'a ColumnIndex,
+    decoding: Decoding,
+    /// The source's date formats for this file's raw bytes; `None` when one has no fast path.
+    byte_dates: Option<Vec<dates::ByteFormat>>,
+    pseudonymizer: &'a Pseudonymizer,
+    as_of: Day,
+    file_idx: u32,
+}
+
+impl<'a> RowContext<'a> {
+    pub(super) fn new(
+        source: &'a Source,
+        columns: &'a ColumnIndex,
+        decoding: Decoding,
+        pseudonymizer: &'a Pseudonymizer,
+        as_of: Day,
+        file_idx: u32,
+    ) -> RowContext<'a> {
+        RowContext {
+            source,
+            columns,
+            decoding,
+            byte_dates: source
+                .date_formats
+                .iter()
+                .map(|f| f.for_bytes(|c| decoding.encode_char(c)))
+                .collect(),
+            pseudonymizer,
+            as_of,
+            file_idx,
+        }
+    }
+
+    fn reject(&self, field: Option<Field>, reason: RejectReason, message: String) -> RowReject {
+        RowReject {
+            field,
+            reason,
+            message,
+        }
+    }
+
+    /// The column label used in messages: `"Header" (field)`.
+    fn column_label(&self, field: Field) -> String {
+        format!(
+            "column \"{}\" ({})",
+            self.source.column(field).unwrap_or_default(),
+            field.name()
+        )
+    }
+
+    /// The trimmed text of a mapped field; `Ok(None)` when unmapped or empty.
+    fn text<'r>(&self, rec: &Record<'r>, field: Field) -> Result<Option<Cow<'r, str>>, RowReject> {
+        let Some(i) = self.columns.get(field) else {
+            return Ok(None);
+        };
+        let bytes = rec.get(i).unwrap_or_default();
+        let decoded = self.decoding.decode(bytes).ok_or_else(|| {
+            let hint = match self.decoding {
+                Decoding::Utf8 => {
+                    "; if the export is Windows-1251, set `encoding = \"windows-1251\"`"
+                }
+                Decoding::Windows1251 => "",
+            };
+            self.reject(
+                Some(field),
+                RejectReason::Undecodable,
+                format!(
+                    "{} holds bytes that are not valid {}{hint}",
+                    self.column_label(field),
+                    self.decoding.name()
+                ),
+            )
+        })?;
+        let trimmed = match decoded {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        };
+        Ok((!trimmed.is_empty()).then_some(trimmed))
+    }
+
+    fn required<'r>(&self, rec: &Record<'r>, field: Field) -> Result<Cow<'r, str>, RowReject> {
+        self.text(rec, field)?.ok_or_else(|| {
+            self.reject(
+                Some(field),
+                RejectReason::MissingRequired,
+                format!("{} is empty; every case needs it", self.column_label(field)),
+            )
+        })
+    }
+
+    fn date(&self, rec: &Record<'_>, field: Field) -> Result<Option<Day>, RowReject> {
+        if let (Some(formats), Some(i)) = (&self.byte_dates, self.columns.get(field))
+            && let Some(day) = dates::parse_date_bytes(rec.get(i).unwrap_or_default(), formats)
+            && day <= self.as_of
+        {
+            return Ok(Some(day));
+        }
+        let Some(text) = self.text(rec, field)? else {
+            return Ok(None);
+        };
+        let shown = || reject::shown(field, &text);
+        let day = dates::parse_date(&text, &self.source.date_formats).map_err(|e| {
+            let formats: Vec<&str> = self.source.date_formats.iter().map(|f| f.text()).collect();
+            match e {
+                DateError::Impossible => self.reject(
+                    Some(field),
+                    RejectReason::ImpossibleDate,
+                    format!(
+                        "{}{} is not a calendar date between 1900 and 2100",
+                        self.column_label(field),
+                        shown()
+                    ),
+                ),
+                DateError::Unparseable => self.reject(
+                    Some(field),
+                    RejectReason::UnparseableDate,
+                    format!(
+                        "{}{} matches none of the date formats {formats:?}",
+                        self.column_label(field),
+                        shown()
+                    ),
+                ),
+            }
+        })?;
+        if day > self.as_of {
+            let when = if reject::may_show(field) {
+                format!(" {}", dates::from_day(day))
+            } else {
+                String::new()
+            };
+            return Err(self.reject(
+                Some(field),
+                RejectReason::DateAfterAsOf,
+                format!(
+                    "{}{when} is after the as-of date {}",
+                    self.column_label(field),
+                    dates::from_day(self.as_of)
+                ),
+            ));
+        }
+        Ok(Some(day))
+    }
+
+    fn unknown_label(&self, field: Field, text: &str) -> RowReject {
+        let shown = reject::shown(field, text);
+        self.reject(
+            Some(field),
+            RejectReason::UnknownLabel,
+            format!(
+                "{}: label{shown} is not mapped; add it under [sources.values.{}] in the pipeline file",
+                self.column_label(field),
+                field.name()
+            ),
+        )
+    }
+
+    /// The label `field` holds, by `labels`; `Ok(None)` when empty or unmapped.
+    pub(super) fn label<T: Vocabulary>(
+        &self,
+        rec: &Record<'_>,
+        field: Field,
+        labels: &LabelMap<T>,
+    ) -> Result<Option<T>, RowReject> {
+        match self.text(rec, field)? {
+            Some(text) => labels
+                .get(&text)
+                .map(Some)
+                .ok_or_else(|| self.unknown_label(field, &text)),
+            None => Ok(None),
+        }
+    }
+
+    /// The municipality of a row in `region`: by the source's labels, then by name.
+    pub(super) fn municipality(
+        &self,
+        rec: &Record<'_>,
+        region: RegionIdx,
+    ) -> Result<Option<u16>, RowReject> {
+        match self.text(rec, Field::Municipality)? {
+            None => Ok(None),
+            Some(text) => self
+                .source
+                .labels
+                .municipality
+                .get(&text)
+                .or_else(|| reference::find_municipality(&text, region))
+                .map(Some)
+                .ok_or_else(|| self.unknown_label(Field::Municipality, &text)),
+        }
+    }
+
+    pub(super) fn region(
+        &self,
+        rec: &Record<'_>,
+        field: Field,
+    ) -> Result<Option<RegionIdx>, RowReject> {
+        let Some(text) = self.text(rec, field)? else {
+            return Ok(None);
+        };
+        let labels = match field {
+            Field::Region => &self.source.labels.region,
+            _ => &self.source.labels.placement_region,
+        };
+        labels
+            .get(&text)
+            .or_else(|| reference::find_region(&text))
+            .map(Some)
+            .ok_or_else(|| {
+                self.reject(
+                    Some(field),
+                    RejectReason::UnknownRegion,
+                    format!(
+                        "{}: {} is not an oblast code, NUTS-3 code or name; map it under [sources.values.{}]",
+                        self.column_label(field),
+                        reject::quote(&text),
+                        field.name()
+                    ),
+                )
+            })
+    }
+
+    fn pseudonym(
+        &self,
+        domain: Domain,
+        raw: &str,
+        normalized: &mut String,
+    ) -> Option<crate::model::Pseudonym> {
+        pseudonym::normalize_into(raw, normalized);
+        (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, normalized))
+    }
+
+    /// Validate and convert one record of the header's width: a case (line and office index
+    /// filled in by the caller, which interns the returned office name) or the first problem
+    /// found, fields checked in SPEC §2's order.
+    pub(super) fn process<'r>(
+        &self,
+        rec: &Record<'r>,
+        memo: &mut Memo,
+    ) -> Result<(Case, Cow<'r, str>), RowReject>
+    where
+        'a: 'r,
+    {
+        let child_raw = self.required(rec, Field::ChildId)?;
+        let child_id = &mut memo.normalized;
+        pseudonym::normalize_into(&child_raw, child_id);
+        if child_id.is_empty() {
+            return Err(self.reject(
+                Some(Field::ChildId),
+                RejectReason::MissingRequired,
+                format!(
+                    "{} holds no identifier characters",
+                    self.column_label(Field::ChildId)
+                ),
+            ));
+        }
+        if self.source.child_id_scheme == IdScheme::Egn
+            && !(pseudonym::is_valid_egn(child_id) || pseudonym::is_valid_lnch(child_id))
+        {
+            return Err(self.reject(
+                Some(Field::ChildId),
+                RejectReason::InvalidChildId,
+                format!(
+                    "{} is not a valid ЕГН or ЛНЧ (10 digits with a correct check digit), as child_id_scheme = \"egn\" requires",
+                    self.column_label(Field::ChildId)
+                ),
+            ));
+        }
+        let child = self.pseudonymizer.pseudonym(Domain::Child, child_id);
+        let family = match self.text(rec, Field::FamilyId)? {
+            Some(raw) => self.pseudonym(Domain::Family, &raw, &mut memo.normalized),
+            None => None,
+        };
+        let case = match self.text(rec, Field::CaseId)? {
+            Some(raw) => self.pseudonym(Domain::Case, &raw, &mut memo.normalized),
+            None => None,
+        };
+
+        let region = match memo.region(self, rec, Field::Region)? {
+            Some(r) => r,
+            None => self.source.fixed_region.ok_or_else(|| {
+                self.reject(
+                    Some(Field::Region),
+                    RejectReason::MissingRequired,
+                    format!(
+                        "{} is empty and the source has no fixed region",
+                        self.column_label(Field::Region)
+                    ),
+                )
+            })?,
+        };
+        let office: Cow<'r, str> = match self.text(rec, Field::Office)? {
+            Some(text) => match self.source.labels.office.get(&text) {
+                Some(o) => Cow::Borrowed(self.source.labels.office_names[o as usize].as_str()),
+                None => text,
+            },
+            None => Cow::Borrowed(
+                self.source
+                    .fixed_office
+                    .as_deref()
+                    .unwrap_or(self.source.name.as_str()),
+            ),
+        };
+        let municipality = memo.municipality(self, rec, region)?;
+
+        let case_type = memo
+            .label(self, rec, Field::CaseType, &self.source.labels.case_type)?
+            .ok_or_else(|| {
+                self.reject(
+                    Some(Field::CaseType),
+                    RejectReason::MissingRequired,
+                    format!(
+                        "{} is empty; every case needs it",
+                        self.column_label(Field::CaseType)
+                    ),
+                )
+            })?;
+
+        let opened = self.date(rec, Field::Opened)?.ok_or_else(|| {
+            self.reject(
+                Some(Field::Opened),
+                RejectReason::MissingRequired,
+                format!(
+                    "{} is empty; every case needs it",
+                    self.column_label(Field::Opened)
+                ),
+            )
+        })?;
+        let closed = self.date(rec, Field::Closed)?;
+        if let Some(c) = closed
+            && c < opened
+        {
+            return Err(self.reject(
+                Some(Field::Closed),
+                RejectReason::ClosedBeforeOpened,
+                format!(
+                    "the case closed on {} before it opened on {}",
+                    dates::from_day(c),
+                    dates::from_day(opened)
+                ),
+            ));
+        }
+
+        // An outcome only means something once the case is closed; the label an export keeps
+        // on open cases ("в процес") is not read, so `outcome` is null exactly when `closed` is.
+        let outcome = match closed {
+            Some(_) => memo.label(self, rec, Field::Outcome, &self.source.labels.outcome)?,
+            None => None,
+        };
+        match (closed, outcome) {
+            (Some(_), None) => {
+                return Err(self.reject(
+                    Some(Field::Outcome),
+                    RejectReason::MissingOutcome,
+                    format!(
+                        "the case is closed but {} is {}",
+                        self.column_label(Field::Outcome),
+                        if self.columns.get(Field::Outcome).is_some() {
+                            "empty"
+                        } else {
+                            "not mapped"
+                        }
+                    ),
+                ));
+            }
+            (_, Some(o)) if !o.applies_to(case_type) => {
+                return Err(self.reject(
+                    Some(Field::Outcome),
+                    RejectReason::OutcomeNotApplicable,
+                    format!("outcome {o} does not apply to a {case_type} case"),
+                ));
+            }
+            _ => {}
+        }
+
+        let placement_type = memo.label(
+            self,
+            rec,
+            Field::PlacementType,
+            &self.source.labels.placement_type,
+        )?;
+        let placement_region = memo.region(self, rec, Field::PlacementRegion)?;
+        // Birth dates hardly repeat, so they skip the memo.
+        let birth_year = self
+            .date(rec, Field::BirthDate)?
+            .map(|d| dates::year_of(d) as i16);
+        let sex = memo.label(self, rec, Field::Sex, &self.source.labels.sex)?;
+
+        Ok((
+            Case {
+                child,
+                family,
+                case,
+                region,
+                municipality,
+                office: 0,
+                case_type,
+                opened,
+                closed,
+                outcome,
+                placement_type,
+                placement_region,
+                birth_year,
+                sex,
+                file: self.file_idx,
+                line: 0,
+            },
+            office,
+        ))
+    }
+}
