@@ -25,6 +25,8 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::pseudonym::{egn_check_digit, lnch_check_digit};
+
 /// What `write_exports` wrote.
 #[derive(Debug, Clone)]
 pub struct SynthSummary {
@@ -543,31 +545,6 @@ const DEMO_KEY: &str = "# outcomes pseudonym key\n\
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers.
-
-/// The ЕГН check digit of the first nine digits: weights 2 4 8 5 10 9 7 3 6, sum mod 11, 10 → 0.
-fn egn_check_digit(digits: [u8; 9]) -> u8 {
-    const WEIGHTS: [u32; 9] = [2, 4, 8, 5, 10, 9, 7, 3, 6];
-    let sum: u32 = digits
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(&d, w)| u32::from(d) * w)
-        .sum();
-    match sum % 11 {
-        10 => 0,
-        r => r as u8,
-    }
-}
-
-/// The ЛНЧ check digit of the first nine digits: weights 21 19 17 13 11 9 7 3 1, sum mod 10.
-fn lnch_check_digit(digits: [u8; 9]) -> u8 {
-    const WEIGHTS: [u32; 9] = [21, 19, 17, 13, 11, 9, 7, 3, 1];
-    let sum: u32 = digits
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(&d, w)| u32::from(d) * w)
-        .sum();
-    (sum % 10) as u8
-}
 
 /// The nine decimal digits of `n` (< 10⁹), most significant first.
 fn digits9(mut n: u64) -> [u8; 9] {
@@ -2281,6 +2258,7 @@ fn generate(out: &Path, rows: u64, seed: u64) -> anyhow::Result<(SynthSummary, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pseudonym::{is_valid_egn, is_valid_lnch};
 
     fn digits_of(s: &str) -> Option<[u8; 10]> {
         let b = s.as_bytes();
@@ -2292,20 +2270,6 @@ mod tests {
             *slot = c - b'0';
         }
         Some(d)
-    }
-
-    fn first9(d: &[u8; 10]) -> [u8; 9] {
-        let mut f = [0u8; 9];
-        f.copy_from_slice(&d[..9]);
-        f
-    }
-
-    fn is_valid_egn(s: &str) -> bool {
-        digits_of(s).is_some_and(|d| egn_check_digit(first9(&d)) == d[9])
-    }
-
-    fn is_valid_lnch(s: &str) -> bool {
-        digits_of(s).is_some_and(|d| lnch_check_digit(first9(&d)) == d[9])
     }
 
     /// The birth date and sex an ЕГН encodes, when its date part is a date.
@@ -2321,24 +2285,6 @@ mod tests {
         };
         let date = NaiveDate::from_ymd_opt(year, month, dd)?;
         Some((date, d[8] % 2 == 1))
-    }
-
-    #[test]
-    fn check_digits_match_known_identifiers() {
-        for valid in ["7523169263", "8032056031", "7552010005"] {
-            assert!(is_valid_egn(valid), "{valid}");
-        }
-        assert!(!is_valid_egn("7523169264"));
-        assert!(!is_valid_egn("8032056030"));
-        // A remainder of 10 becomes 0: 1 at weight 10, 3 at weight 7 (21 mod 11 = 10).
-        assert_eq!(egn_check_digit([0, 0, 0, 0, 1, 0, 0, 0, 0]), 0);
-        assert_eq!(egn_check_digit([0, 0, 0, 0, 0, 0, 3, 0, 0]), 0);
-        assert_eq!(egn_check_digit([0, 0, 0, 0, 0, 1, 0, 0, 0]), 9);
-        // ЛНЧ: 1·21 + 1·13 + 4·9 + 5·7 + 6·3 + 7·1 = 130 → 0.
-        assert_eq!(lnch_check_digit([1, 0, 0, 1, 0, 4, 5, 6, 7]), 0);
-        assert!(is_valid_lnch("1001045670"));
-        assert!(is_valid_lnch("1000000001"));
-        assert!(!is_valid_lnch("1001045671"));
     }
 
     #[test]
