@@ -25,7 +25,9 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::model::{CaseType, Outcome, PlacementType, Vocabulary};
 use crate::pseudonym::{egn_check_digit, lnch_check_digit};
+use crate::reference::{self, Municipality, Oblast};
 
 /// What `write_exports` wrote.
 #[derive(Debug, Clone)]
@@ -115,68 +117,17 @@ const DSP_OBLASTS_LARGE: &[&str] = &[
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Vocabulary.
+// Vocabulary: the project's own (`model`), spelled per layout.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CaseType {
-    Prevention,
-    Reintegration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    StayedWithFamily,
-    Reunified,
-    KinshipCare,
-    FosterCare,
-    ResidentialCare,
-    Institution,
-    Adopted,
-    RemainedInCare,
-    Transferred,
-    Other,
-}
-
-impl Outcome {
-    const ALL: [Outcome; 10] = [
-        Outcome::StayedWithFamily,
-        Outcome::Reunified,
-        Outcome::KinshipCare,
-        Outcome::FosterCare,
-        Outcome::ResidentialCare,
-        Outcome::Institution,
-        Outcome::Adopted,
-        Outcome::RemainedInCare,
-        Outcome::Transferred,
-        Outcome::Other,
-    ];
-
-    fn place(self) -> Option<Place> {
-        match self {
-            Outcome::KinshipCare => Some(Place::Kinship),
-            Outcome::FosterCare => Some(Place::Foster),
-            Outcome::ResidentialCare => Some(Place::Residential),
-            Outcome::Institution => Some(Place::Institution),
-            _ => None,
-        }
+/// The placement an outcome puts the child in, if any.
+fn placement_of(outcome: Outcome) -> Option<PlacementType> {
+    match outcome {
+        Outcome::KinshipCare => Some(PlacementType::KinshipCare),
+        Outcome::FosterCare => Some(PlacementType::FosterCare),
+        Outcome::ResidentialCare => Some(PlacementType::ResidentialCare),
+        Outcome::Institution => Some(PlacementType::Institution),
+        _ => None,
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Kinship,
-    Foster,
-    Residential,
-    Institution,
-}
-
-impl Place {
-    const ALL: [Place; 4] = [
-        Place::Kinship,
-        Place::Foster,
-        Place::Residential,
-        Place::Institution,
-    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +173,8 @@ impl Layout {
             Layout::Dsp => CASE_TYPE_A,
             Layout::Ngo => CASE_TYPE_B,
             Layout::Sofia => CASE_TYPE_C,
-            Layout::Regional => CASE_TYPE_CANON,
+            // Canonical values throughout.
+            Layout::Regional => return ct.as_str(),
         };
         labels[ct as usize]
     }
@@ -232,17 +184,19 @@ impl Layout {
             Layout::Dsp => OUTCOME_A,
             Layout::Ngo => OUTCOME_B,
             Layout::Sofia => OUTCOME_C,
-            Layout::Regional => OUTCOME_CANON,
+            // Canonical values throughout.
+            Layout::Regional => return o.as_str(),
         };
         labels[o as usize]
     }
 
-    fn place_label(self, p: Place) -> &'static str {
+    fn place_label(self, p: PlacementType) -> &'static str {
         let labels = match self {
             Layout::Dsp => PLACE_A,
             Layout::Ngo => PLACE_B,
             Layout::Sofia => PLACE_C,
-            Layout::Regional => PLACE_CANON,
+            // Canonical values throughout.
+            Layout::Regional => return p.as_str(),
         };
         labels[p as usize]
     }
@@ -329,23 +283,10 @@ const HEADER_D: &[&str] = &[
     "Бележка",
 ];
 
-const CASE_TYPE_CANON: &[&str] = &["prevention", "reintegration"];
 const CASE_TYPE_A: &[&str] = &["Превенция на изоставянето", "Реинтеграция"];
 const CASE_TYPE_B: &[&str] = &["Prevention of abandonment", "Reintegration"];
 const CASE_TYPE_C: &[&str] = &["превенция", "реинтеграция"];
 
-const OUTCOME_CANON: &[&str] = &[
-    "stayed_with_family",
-    "reunified",
-    "kinship_care",
-    "foster_care",
-    "residential_care",
-    "institution",
-    "adopted",
-    "remained_in_care",
-    "transferred",
-    "other",
-];
 const OUTCOME_A: &[&str] = &[
     "Детето остава в семейството",
     "Върнато в семейството",
@@ -383,12 +324,6 @@ const OUTCOME_C: &[&str] = &[
     "друго",
 ];
 
-const PLACE_CANON: &[&str] = &[
-    "kinship_care",
-    "foster_care",
-    "residential_care",
-    "institution",
-];
 const PLACE_A: &[&str] = &[
     "Близки и роднини",
     "Приемно семейство",
@@ -559,9 +494,6 @@ fn digits9(mut n: u64) -> [u8; 9] {
 // ---------------------------------------------------------------------------------------------
 // Geography, from the reference data compiled in.
 
-const OBLASTS_CSV: &str = include_str!("../reference/oblasts.csv");
-const MUNICIPALITIES_CSV: &str = include_str!("../reference/municipalities.csv");
-
 struct OblastInfo {
     code: &'static str,
     code_lower: String,
@@ -590,28 +522,25 @@ struct Geo {
 impl Geo {
     fn load() -> anyhow::Result<Geo> {
         let mut oblasts = Vec::new();
-        for line in OBLASTS_CSV.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-            let f: Vec<&'static str> = line.trim_end_matches('\r').split(',').collect();
-            if f.len() < 5 {
-                bail!("embedded oblasts.csv: malformed line {line:?}");
-            }
+        for o in reference::oblasts() {
+            let o: &'static Oblast = o;
             let pop = POPULATION
                 .iter()
-                .find(|(c, _)| *c == f[0])
+                .find(|(c, _)| *c == o.code)
                 .map_or(100.0, |(_, p)| *p);
             oblasts.push(OblastInfo {
-                code: f[0],
-                code_lower: f[0].to_lowercase(),
-                nuts3: f[1],
-                name_bg: f[3],
-                name_en: f[4],
+                code: &o.code,
+                code_lower: o.code.to_lowercase(),
+                nuts3: &o.nuts3,
+                name_bg: &o.name_bg,
+                name_en: &o.name_en,
                 weight: pop,
                 munis: Vec::new(),
                 center: None,
             });
         }
         if oblasts.len() != 28 {
-            bail!("embedded oblasts.csv has {} oblasts, not 28", oblasts.len());
+            bail!("the reference has {} oblasts, not 28", oblasts.len());
         }
         let total: f64 = oblasts.iter().map(|o| o.weight).sum();
         let mut cumulative = Vec::with_capacity(oblasts.len());
@@ -622,30 +551,21 @@ impl Geo {
             cumulative.push(acc);
         }
         let mut munis = Vec::new();
-        for line in MUNICIPALITIES_CSV
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-        {
-            let f: Vec<&'static str> = line.trim_end_matches('\r').split(',').collect();
-            if f.len() < 4 {
-                bail!("embedded municipalities.csv: malformed line {line:?}");
-            }
-            let Some(o) = oblasts.iter_mut().find(|o| o.code == f[3]) else {
-                bail!("embedded municipalities.csv: unknown oblast {:?}", f[3]);
-            };
+        for m in reference::municipalities() {
+            let m: &'static Municipality = m;
+            let o = &mut oblasts[m.oblast as usize];
             let idx = munis.len() as u16;
             o.munis.push(idx);
-            if f[2] == o.name_bg || o.munis.len() == 1 && o.code == "SOF" {
+            if m.name_bg == o.name_bg || o.munis.len() == 1 && o.code == "SOF" {
                 o.center = Some(idx);
             }
             munis.push(MuniInfo {
-                code: f[0],
-                name_bg: f[2],
+                code: &m.code,
+                name_bg: &m.name_bg,
             });
         }
         if let Some(o) = oblasts.iter().find(|o| o.munis.is_empty()) {
-            bail!("embedded municipalities.csv: no municipality in {}", o.code);
+            bail!("the reference has no municipality in {}", o.code);
         }
         Ok(Geo {
             oblasts,
@@ -773,9 +693,9 @@ struct Case {
     closed: Option<i32>,
     outcome: Option<Outcome>,
     /// What the export shows as placement (type, oblast).
-    placement: Option<(Place, u8)>,
+    placement: Option<(PlacementType, u8)>,
     /// For reintegration: the care the child is in when the case opens.
-    care: Option<(Place, u8)>,
+    care: Option<(PlacementType, u8)>,
 }
 
 /// A later case of a known child, waiting for its opening day.
@@ -785,7 +705,7 @@ struct Pending {
     child: Child,
     oblast: u8,
     case_type: CaseType,
-    care: Option<(Place, u8)>,
+    care: Option<(PlacementType, u8)>,
 }
 
 impl PartialEq for Pending {
@@ -853,7 +773,7 @@ struct Row<'c> {
     opened: Ymd,
     closed: Option<Ymd>,
     outcome: Label,
-    placement: Option<(Place, u8)>,
+    placement: Option<(PlacementType, u8)>,
     drop_last: bool,
 }
 
@@ -1611,9 +1531,9 @@ impl<'g> Gen<'g> {
         (0.15 - 0.02 * f64::from(self.year - FIRST_YEAR)).max(0.02)
     }
 
-    fn sample_care(&mut self, oblast: u8) -> (Place, u8) {
+    fn sample_care(&mut self, oblast: u8) -> (PlacementType, u8) {
         let weights = [0.08, 0.45, 0.35, self.institution_weight() * 1.5];
-        let place = Place::ALL[self.weighted(&weights)];
+        let place = PlacementType::ALL[self.weighted(&weights)];
         (place, self.placement_region(oblast))
     }
 
@@ -1691,7 +1611,7 @@ impl<'g> Gen<'g> {
         oblast: u8,
         case_type: CaseType,
         opened: i32,
-        care: Option<(Place, u8)>,
+        care: Option<(PlacementType, u8)>,
     ) -> anyhow::Result<()> {
         let o = oblast as usize;
         self.case_no[o] += 1;
@@ -1703,7 +1623,7 @@ impl<'g> Gen<'g> {
         let closing = opened + self.sample_duration();
         let (closed, outcome, mut placement) = if closing <= self.export_day {
             let outcome = self.sample_outcome(case_type, oblast);
-            let placement = match (outcome.place(), case_type) {
+            let placement = match (placement_of(outcome), case_type) {
                 (Some(p), _) => Some((p, self.placement_region(oblast))),
                 (None, CaseType::Reintegration) if outcome != Outcome::Adopted => care,
                 (None, _) => None,
@@ -1744,13 +1664,14 @@ impl<'g> Gen<'g> {
                 (0.05, CaseType::Prevention, 30, 300, 0.0, None)
             }
             // A child placed may later come home: a reintegration case from that placement.
-            (CaseType::Prevention, o) if o.place().is_some() => (
+            (CaseType::Prevention, o) if placement_of(o).is_some() => (
                 0.25,
                 CaseType::Reintegration,
                 30,
                 400,
                 0.0,
-                case.placement.or_else(|| o.place().map(|p| (p, oblast))),
+                case.placement
+                    .or_else(|| placement_of(o).map(|p| (p, oblast))),
             ),
             // Re-entry after reunification, a third of them in another oblast.
             (CaseType::Reintegration, Outcome::Reunified) => {
@@ -2072,22 +1993,14 @@ fn remove_stale(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A TOML basic string.
+/// A TOML string, as the `toml` crate writes one.
 fn toml_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The canonical spellings of a vocabulary, in the order of the layouts' label tables.
+fn canonical<V: Vocabulary>() -> Vec<&'static str> {
+    V::ALL.iter().map(|v| v.as_str()).collect()
 }
 
 fn toml_values(t: &mut String, field: &str, labels: &[&str], canonical: &[&str]) {
@@ -2220,9 +2133,14 @@ fn pipeline_toml(geo: &Geo, kinds: &[Kind], rows: u64, seed: u64) -> String {
             Layout::Ngo => (CASE_TYPE_B, OUTCOME_B, PLACE_B),
             _ => (CASE_TYPE_C, OUTCOME_C, PLACE_C),
         };
-        toml_values(&mut t, "case_type", case_types, CASE_TYPE_CANON);
-        toml_values(&mut t, "outcome", outcomes, OUTCOME_CANON);
-        toml_values(&mut t, "placement_type", places, PLACE_CANON);
+        toml_values(&mut t, "case_type", case_types, &canonical::<CaseType>());
+        toml_values(&mut t, "outcome", outcomes, &canonical::<Outcome>());
+        toml_values(
+            &mut t,
+            "placement_type",
+            places,
+            &canonical::<PlacementType>(),
+        );
         match layout {
             Layout::Dsp => toml_values(&mut t, "sex", &["Ж", "М"], &["F", "M"]),
             Layout::Sofia => {
@@ -2235,7 +2153,6 @@ fn pipeline_toml(geo: &Geo, kinds: &[Kind], rows: u64, seed: u64) -> String {
             _ => {}
         }
     }
-    debug_assert_eq!(Outcome::ALL.len(), OUTCOME_CANON.len());
     t
 }
 
