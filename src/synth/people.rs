@@ -440,30 +440,39 @@ pub(super) fn write_id(
 pub(super) fn write_name(tmp: &mut String, child: &Child, style: NameStyle) {
     tmp.clear();
     let female = child.female;
+    // Bulgarian father's names and surnames take -а in the female form.
+    let push_bg = |tmp: &mut String, name: &str| {
+        tmp.push_str(name);
+        if female {
+            tmp.push('а');
+        }
+    };
     let first_bg = if female { FEMALE_BG } else { MALE_BG };
     let first_bg = first_bg[child.first as usize % first_bg.len()];
     let surname_bg = SURNAME_BG[child.surname as usize % SURNAME_BG.len()];
-    // Bulgarian father's names and surnames take -а in the female form.
-    let ending = if female { "а" } else { "" };
-    let _ = match style {
-        NameStyle::FirstAndSurname => write!(tmp, "{first_bg} {surname_bg}{ending}"),
-        NameStyle::ThreeNames => {
-            let father = FATHER_BG[child.father as usize % FATHER_BG.len()];
-            write!(tmp, "{first_bg} {father}{ending} {surname_bg}{ending}")
+    match style {
+        NameStyle::First => tmp.push_str(first_bg),
+        NameStyle::Surname => push_bg(tmp, surname_bg),
+        NameStyle::FirstAndSurname => {
+            tmp.push_str(first_bg);
+            tmp.push(' ');
+            push_bg(tmp, surname_bg);
         }
-        NameStyle::First => write!(tmp, "{first_bg}"),
-        NameStyle::Surname => write!(tmp, "{surname_bg}{ending}"),
+        NameStyle::ThreeNames => {
+            tmp.push_str(first_bg);
+            tmp.push(' ');
+            push_bg(tmp, FATHER_BG[child.father as usize % FATHER_BG.len()]);
+            tmp.push(' ');
+            push_bg(tmp, surname_bg);
+        }
         NameStyle::English => {
             let first = if female { FEMALE_EN } else { MALE_EN };
             let (male, female_form) = SURNAME_EN[child.surname as usize % SURNAME_EN.len()];
-            let surname = if female { female_form } else { male };
-            write!(
-                tmp,
-                "{} {surname}",
-                first[child.first as usize % first.len()]
-            )
+            tmp.push_str(first[child.first as usize % first.len()]);
+            tmp.push(' ');
+            tmp.push_str(if female { female_form } else { male });
         }
-    };
+    }
 }
 
 pub(super) fn write_address(tmp: &mut String, child: &Child, language: Language) {

@@ -1,10 +1,13 @@
-//! The case simulation: day by day from 2015 to 2024, each oblast opens new cases at the
-//! agency's national rates spread by population; each case is run to its end when it opens
-//! (closing date, outcome, placement) and handed to `write` at once. Later cases of the same
-//! child (re-entry after reunification, reintegration after a placement, a new prevention case,
-//! a transfer to another oblast) wait in a small queue until their opening day, so memory holds
-//! only the queue and one open file per office. Bad rows and duplicates are made here too.
-//! It draws values only; how they are typed and written is `layouts`', `people`' and `write`'s.
+//! The case simulation: 2015–2024 day by day, cases opened at the agency's national rates and
+//! run to their end when they open, with follow-on cases, bad rows and duplicates. It draws
+//! values only; how they are spelled and written is `layouts`', `people`' and `write`'s.
+//!
+//! Each day each oblast opens new cases (national volumes spread by population); a case's
+//! closing date, outcome and placement are drawn at once and its row goes to its office's file
+//! for the year. Later cases of the same child (re-entry after reunification, reintegration
+//! after a placement, a new prevention case, a transfer to another oblast) wait in a small
+//! queue until their opening day, so memory holds only the queue and one open file per office,
+//! whatever the number of rows; files are in order of opening date.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
