@@ -124,34 +124,49 @@ pub fn normalize(raw: &str) -> String {
     out
 }
 
-fn ten_digits(id: &str) -> Option<[u32; 10]> {
+/// The first nine digits and the check digit of a 10-digit identifier.
+fn ten_digits(id: &str) -> Option<([u8; 9], u8)> {
     let b = id.as_bytes();
     if b.len() != 10 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut d = [0u32; 10];
-    for (slot, byte) in d.iter_mut().zip(b) {
-        *slot = u32::from(byte - b'0');
+    let mut first_nine = [0u8; 9];
+    for (slot, byte) in first_nine.iter_mut().zip(b) {
+        *slot = byte - b'0';
     }
-    Some(d)
+    Some((first_nine, b[9] - b'0'))
 }
 
-/// ЕГН check digit: weights 2 4 8 5 10 9 7 3 6, sum mod 11, 10 → 0. `id` is normalized.
-pub fn is_valid_egn(id: &str) -> bool {
+/// The ЕГН check digit of the first nine digits: weights 2 4 8 5 10 9 7 3 6, sum mod 11, 10 → 0.
+pub fn egn_check_digit(first_nine: [u8; 9]) -> u8 {
     const W: [u32; 9] = [2, 4, 8, 5, 10, 9, 7, 3, 6];
-    ten_digits(id).is_some_and(|d| {
-        let sum: u32 = W.iter().zip(&d).map(|(w, x)| w * x).sum();
-        sum % 11 % 10 == d[9]
-    })
+    let sum: u32 = W
+        .iter()
+        .zip(first_nine)
+        .map(|(w, x)| w * u32::from(x))
+        .sum();
+    (sum % 11 % 10) as u8
 }
 
-/// ЛНЧ check digit: weights 21 19 17 13 11 9 7 3 1, sum mod 10. `id` is normalized.
-pub fn is_valid_lnch(id: &str) -> bool {
+/// The ЛНЧ check digit of the first nine digits: weights 21 19 17 13 11 9 7 3 1, sum mod 10.
+pub fn lnch_check_digit(first_nine: [u8; 9]) -> u8 {
     const W: [u32; 9] = [21, 19, 17, 13, 11, 9, 7, 3, 1];
-    ten_digits(id).is_some_and(|d| {
-        let sum: u32 = W.iter().zip(&d).map(|(w, x)| w * x).sum();
-        sum % 10 == d[9]
-    })
+    let sum: u32 = W
+        .iter()
+        .zip(first_nine)
+        .map(|(w, x)| w * u32::from(x))
+        .sum();
+    (sum % 10) as u8
+}
+
+/// Whether `id` (normalized) is ten digits ending in its ЕГН check digit.
+pub fn is_valid_egn(id: &str) -> bool {
+    ten_digits(id).is_some_and(|(first_nine, check)| egn_check_digit(first_nine) == check)
+}
+
+/// Whether `id` (normalized) is ten digits ending in its ЛНЧ check digit.
+pub fn is_valid_lnch(id: &str) -> bool {
+    ten_digits(id).is_some_and(|(first_nine, check)| lnch_check_digit(first_nine) == check)
 }
 
 /// Why a key file was refused. Never carries key material.
@@ -416,6 +431,25 @@ mod tests {
         assert!(is_valid_lnch("1000000001"));
         assert!(!is_valid_lnch("1000000002"));
         assert!(!is_valid_lnch("100000000"));
+    }
+
+    #[test]
+    fn check_digits_match_known_identifiers() {
+        // Moved from `synth`, which makes identifiers with these functions.
+        for valid in ["7523169263", "8032056031", "7552010005"] {
+            assert!(is_valid_egn(valid), "{valid}");
+        }
+        assert!(!is_valid_egn("7523169264"));
+        assert!(!is_valid_egn("8032056030"));
+        // A remainder of 10 becomes 0: 1 at weight 10, 3 at weight 7 (21 mod 11 = 10).
+        assert_eq!(egn_check_digit([0, 0, 0, 0, 1, 0, 0, 0, 0]), 0);
+        assert_eq!(egn_check_digit([0, 0, 0, 0, 0, 0, 3, 0, 0]), 0);
+        assert_eq!(egn_check_digit([0, 0, 0, 0, 0, 1, 0, 0, 0]), 9);
+        // ЛНЧ: 1·21 + 1·13 + 4·9 + 5·7 + 6·3 + 7·1 = 130 → 0.
+        assert_eq!(lnch_check_digit([1, 0, 0, 1, 0, 4, 5, 6, 7]), 0);
+        assert!(is_valid_lnch("1001045670"));
+        assert!(is_valid_lnch("1000000001"));
+        assert!(!is_valid_lnch("1001045671"));
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! The pipeline file synth writes beside its exports (`pipeline.toml`): one source per office,
+//! mapping its layout onto the canonical fields of SPEC §2; and the public demo key. Strings
+//! are quoted by the `toml` crate; the file's order, comments and blank lines are fixed here.
+
+use std::fmt::Write as _;
+
+use super::layouts::{Column, Offices, RegionStyle, SOFIA_REGION_LABELS, label_map};
+use super::simulate::AS_OF;
+use crate::config::Field;
+use crate::model::{CaseType, Outcome, PlacementType, Sex};
+
+/// The project's public demo key (`keys/demo.key`): pseudonyms made with it protect nothing.
+pub(super) const DEMO_KEY: &str = include_str!("../../keys/demo.key");
+
+/// A TOML string, as the `toml` crate writes one.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// A `[sources.values.<field>]` table: the labels that differ from their canonical spelling.
+fn toml_values<'a>(t: &mut String, field: Field, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    let _ = writeln!(t, "\n[sources.values.{}]", field.name());
+    for (label, canon) in pairs {
+        if label != canon {
+            let _ = writeln!(t, "{} = {}", toml_str(label), toml_str(canon));
+        }
+    }
+}
+
+/// The pipeline file for the exports of `offices`, written by a run of `rows` and `seed`.
+pub(super) fn pipeline_toml(offices: &Offices, rows: u64, seed: u64) -> String {
+    let mut t = String::new();
+    let (y, m, d) = AS_OF;
+    let _ = writeln!(
+        t,
+        "# Synthetic exports written by `outcomes synth --rows {rows} --seed {seed}`.\n\
+         # Only fake people; the key is the public demo key.\n\
+         name = \"synth\"\n\
+         key_file = \"demo.key\"\n\
+         as_of = \"{y:04}-{m:02}-{d:02}\"\n\
+         min_count = 5\n\
+         max_reject_rate = 0.05"
+    );
+    for source in &offices.sources {
+        let layout = source.layout;
+        let name = source.name();
+        let formats: Vec<String> = layout
+            .date_styles()
+            .iter()
+            .map(|style| toml_str(style.format()))
+            .collect();
+        let _ = writeln!(
+            t,
+            "\n[[sources]]\nname = {}\npath = {}\nencoding = {}\ndelimiter = {}\ndate_formats = [{}]",
+            toml_str(&name),
+            toml_str(&format!("{name}/*.csv")),
+            toml_str(layout.encoding()),
+            toml_str(&layout.delimiter().to_string()),
+            formats.join(", ")
+        );
+        if let Some(code) = source.region_code() {
+            let _ = writeln!(t, "region = {}", toml_str(code));
+        }
+        let _ = writeln!(
+            t,
+            "child_id_scheme = {}",
+            toml_str(layout.child_id_scheme())
+        );
+
+        let _ = writeln!(t, "\n[sources.columns]");
+        for field in Field::ALL {
+            let column = layout
+                .columns()
+                .iter()
+                .find(|(_, c)| c.field() == Some(field));
+            if let Some((header, _)) = column {
+                let _ = writeln!(t, "{} = {}", field.name(), toml_str(header));
+            }
+        }
+
+        let labels = layout.labels();
+        if let Some(table) = labels.case_type {
+            toml_values(&mut t, Field::CaseType, label_map::<CaseType>(table));
+        }
+        if let Some(table) = labels.outcome {
+            toml_values(&mut t, Field::Outcome, label_map::<Outcome>(table));
+        }
+        if let Some(table) = labels.placement_type {
+            toml_values(
+                &mut t,
+                Field::PlacementType,
+                label_map::<PlacementType>(table),
+            );
+        }
+        if let Some(table) = labels.sex {
+            toml_values(&mut t, Field::Sex, label_map::<Sex>(table));
+        }
+        for (_, column) in layout.columns() {
+            if let Column::Region(RegionStyle::Sofia) | Column::PlacementRegion(RegionStyle::Sofia) =
+                column
+                && let Some(field) = column.field()
+            {
+                // Plain "София" is ambiguous without a map; the export means the province.
+                toml_values(&mut t, field, SOFIA_REGION_LABELS.iter().copied());
+            }
+        }
+    }
+    t
+}
