@@ -241,8 +241,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
         }
         Command::Inspect { csv } => {
             let block = inspect::inspect(&csv)?;
-            print!("{block}");
-            Ok(exit::OK)
+            // `print!` panics when standard output is closed (`outcomes inspect x | head`).
+            use std::io::Write;
+            match std::io::stdout().write_all(block.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::Error::new(e).context("writing to standard output"))
+                }
+                _ => Ok(exit::OK),
+            }
         }
         Command::Synth { out, rows, seed } => {
             let summary = synth::write_exports(&out, rows, seed)
