@@ -7,6 +7,16 @@ use std::collections::{BTreeMap, HashMap};
 use crate::measures::{Measure, RateRow, Status};
 use crate::model::Case;
 
+/// Drop a row's counts, rate and interval and record which rule withheld it.
+fn withhold(row: &mut RateRow, status: Status) {
+    row.numerator = None;
+    row.denominator = None;
+    row.rate = None;
+    row.ci_low = None;
+    row.ci_high = None;
+    row.status = status;
+}
+
 /// Whether a value would single out a small group: between 1 and k−1.
 fn is_small(value: u64, k: u32) -> bool {
     (1..u64::from(k)).contains(&value)
@@ -35,7 +45,7 @@ fn size(row: &RateRow) -> u64 {
 pub fn protect(rows: &mut [RateRow], k: u32) {
     for row in rows.iter_mut() {
         if needs_primary(row, k) {
-            row.withhold(Status::SuppressedPrimary);
+            withhold(row, Status::SuppressedPrimary);
         }
     }
     // Within one (measure, year), a single suppressed region could be recovered as the national
@@ -64,7 +74,7 @@ pub fn protect(rows: &mut [RateRow], k: u32) {
                     .then_with(|| rows[*a].region_code().cmp(rows[*b].region_code()))
             });
         if let Some(i) = smallest {
-            rows[i].withhold(Status::SuppressedSecondary);
+            withhold(&mut rows[i], Status::SuppressedSecondary);
         }
     }
 }
