@@ -531,7 +531,7 @@ fn run(args: RunArgs) -> Result<u8> {
                 &ingested.files,
             )?;
             linked.for_each_kept(output::CASES_BATCH_ROWS, |batch| -> Result<()> {
-                classes.add(batch);
+                classes.count(batch);
                 Ok(writer.write(batch)?)
             })?;
             let sha256 = writer.finish()?;
