@@ -202,7 +202,7 @@ fn measure_and_write_cases(
                 &ingested.files,
             )?;
             linked.for_each_kept(output::CASES_BATCH_ROWS, |batch| -> Result<()> {
-                classes.add(batch);
+                classes.count(batch);
                 Ok(writer.write(batch)?)
             })?;
             let sha256 = writer.finish()?;

@@ -1,19 +1,44 @@
-//! Disclosure control (SPEC §5), a stage of its own between the measures and every publishable
-//! output: primary suppression of small numbers, secondary suppression so the national total
-//! cannot give a lone suppressed region away, and the small-class share of `cases.parquet`.
+//! SPEC §5's rules for the rates table, one function a rule, applied in order by `protect`.
+//! A rule may only withhold a row (drop its counts, rate and interval and say why); it never
+//! changes a count, adds a row or reorders the table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::measures::{Measure, RateRow, Status};
-use crate::model::Case;
+
+/// Apply SPEC §5's rules with threshold `k` (`min_count`), in the order the spec gives them.
+/// Suppressed rows keep their keys and lose counts, rate and interval.
+pub fn protect(rows: &mut [RateRow], k: u32) {
+    suppress_primary(rows, k);
+    suppress_secondary(rows);
+}
+
+/// Drop a row's counts, rate and interval and record which rule withheld it.
+fn withhold(row: &mut RateRow, status: Status) {
+    row.numerator = None;
+    row.denominator = None;
+    row.rate = None;
+    row.ci_low = None;
+    row.ci_high = None;
+    row.status = status;
+}
 
 /// Whether a value would single out a small group: between 1 and k−1.
 fn is_small(value: u64, k: u32) -> bool {
     (1..u64::from(k)).contains(&value)
 }
 
-/// Whether a row must be hidden on its own counts: its numerator, denominator or
-/// denominator − numerator is small (for a count measure: the count).
+/// Primary: a row is suppressed when its numerator, its denominator, or denominator −
+/// numerator is between 1 and k−1 (for `children_served`: the count).
+fn suppress_primary(rows: &mut [RateRow], k: u32) {
+    for row in rows.iter_mut() {
+        if needs_primary(row, k) {
+            withhold(row, Status::SuppressedPrimary);
+        }
+    }
+}
+
+/// Whether an `ok` row must be hidden on its own counts.
 fn needs_primary(row: &RateRow, k: u32) -> bool {
     if row.status != Status::Ok {
         return false;
@@ -25,21 +50,10 @@ fn needs_primary(row: &RateRow, k: u32) -> bool {
     }
 }
 
-/// The size secondary suppression ranks by: the denominator, or the count.
-fn size(row: &RateRow) -> u64 {
-    row.denominator.or(row.numerator).unwrap_or(0)
-}
-
-/// Apply primary and secondary suppression with threshold `k` (`min_count`). Suppressed rows
-/// keep their keys and lose counts, rate and interval.
-pub fn protect(rows: &mut [RateRow], k: u32) {
-    for row in rows.iter_mut() {
-        if needs_primary(row, k) {
-            row.withhold(Status::SuppressedPrimary);
-        }
-    }
-    // Within one (measure, year), a single suppressed region could be recovered as the national
-    // total minus the other regions: hide the smallest remaining `ok` region too.
+/// Secondary: within one (measure, year), if exactly one region row is primary suppressed,
+/// also suppress the `ok` region row with the smallest denominator (for `children_served`:
+/// count; ties: region code), so the national total cannot give it away.
+fn suppress_secondary(rows: &mut [RateRow]) {
     let mut groups: BTreeMap<(Measure, i32), Vec<usize>> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
         if row.region.is_some() {
@@ -64,39 +78,14 @@ pub fn protect(rows: &mut [RateRow], k: u32) {
                     .then_with(|| rows[*a].region_code().cmp(rows[*b].region_code()))
             });
         if let Some(i) = smallest {
-            rows[i].withhold(Status::SuppressedSecondary);
+            withhold(&mut rows[i], Status::SuppressedSecondary);
         }
     }
 }
 
-/// The (region, birth year, sex) classes of `cases.parquet`, counted batch by batch as the
-/// cases are written: how exposed the pseudonymized records are to linkage by
-/// quasi-identifiers.
-#[derive(Debug, Default)]
-pub struct QuasiClasses {
-    classes: HashMap<(u8, Option<i16>, Option<crate::model::Sex>), u64, foldhash::fast::FixedState>,
-    records: u64,
-}
-
-impl QuasiClasses {
-    pub fn add(&mut self, cases: &[Case]) {
-        for c in cases {
-            *self
-                .classes
-                .entry((c.region, c.birth_year, c.sex))
-                .or_default() += 1;
-        }
-        self.records += cases.len() as u64;
-    }
-
-    /// The share of records whose class has fewer than `k` records.
-    pub fn small_class_share(&self, k: u32) -> f64 {
-        if self.records == 0 {
-            return 0.0;
-        }
-        let small: u64 = self.classes.values().filter(|n| **n < u64::from(k)).sum();
-        small as f64 / self.records as f64
-    }
+/// The size secondary suppression ranks by: the denominator, or the count.
+fn size(row: &RateRow) -> u64 {
+    row.denominator.or(row.numerator).unwrap_or(0)
 }
 
 #[cfg(test)]

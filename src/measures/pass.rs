@@ -1,0 +1,108 @@
+//! The one pass over the cases. Deduplication leaves them sorted by child, so each child's
+//! cases are offered in turn to every definition of `definitions.rs` (in SPEC §4's order), and
+//! runs of whole children are counted in parallel. A new measure is one more line in
+//! `tally_child`; no definition walks the cases on its own.
+
+use rayon::prelude::*;
+
+use super::definitions::{
+    Reunifications, YearsServed, children_served, out_of_region_placement, prevention_12m,
+    prevention_closed, reintegration_12m, reintegration_closed, reintegration_sustained_12m,
+};
+use super::rules::{CaseFacts, Firsts};
+use super::tally::{Count, Tally};
+use crate::config::SuccessSets;
+use crate::link::LinkCase;
+
+/// What the definitions keep about one child while its cases go by; reused from child to
+/// child so the pass does not allocate.
+pub(super) struct ChildState {
+    prevention_cohort: Firsts,
+    reintegration_cohort: Firsts,
+    reunifications: Reunifications,
+    years_served: YearsServed,
+}
+
+impl ChildState {
+    pub fn new() -> ChildState {
+        ChildState {
+            prevention_cohort: Firsts::new(),
+            reintegration_cohort: Firsts::new(),
+            reunifications: Reunifications::default(),
+            years_served: YearsServed::default(),
+        }
+    }
+
+    fn start_child(&mut self) {
+        self.prevention_cohort = Firsts::new();
+        self.reintegration_cohort = Firsts::new();
+        self.reunifications.clear();
+        self.years_served.clear();
+    }
+}
+
+/// Everything one child's cases (sorted by case type, then opened) add to the counts.
+/// `last_year`: the table's last year, to which open cases count as open.
+pub(super) fn tally_child(
+    cases: &[LinkCase],
+    success: &SuccessSets,
+    last_year: i32,
+    out: &mut impl Count,
+    child: &mut ChildState,
+) {
+    child.start_child();
+    for c in cases {
+        let case = CaseFacts::of(c);
+        prevention_closed(&case, success, out);
+        reintegration_closed(&case, success, out);
+        prevention_12m(&case, &mut child.prevention_cohort, success, out);
+        reintegration_12m(&case, &mut child.reintegration_cohort, out);
+        child.reunifications.record(&case);
+        out_of_region_placement(&case, out);
+        child.years_served.record(&case, last_year);
+    }
+    // The measures that need all of the child's cases first.
+    reintegration_sustained_12m(&mut child.reunifications, out);
+    children_served(&mut child.years_served, out);
+}
+
+/// Count every child of `cases` (sorted by child) into a `Tally` of the years
+/// `first_year..=last_year` and `regions` regions: the cases are cut into runs of whole
+/// children, tallied in parallel and the tallies summed.
+pub(super) fn tally_all(
+    cases: &[LinkCase],
+    success: &SuccessSets,
+    first_year: i32,
+    last_year: i32,
+    regions: usize,
+) -> Tally {
+    child_runs(cases)
+        .par_windows(2)
+        .map(|w| {
+            let mut tally = Tally::new(first_year, last_year, regions);
+            let mut child = ChildState::new();
+            for cases in cases[w[0]..w[1]].chunk_by(|a, b| a.child == b.child) {
+                tally_child(cases, success, last_year, &mut tally, &mut child);
+            }
+            tally
+        })
+        .reduce(|| Tally::new(first_year, last_year, regions), Tally::merge)
+}
+
+/// Cut points of `cases` into runs of about an eighth of a thread's share each, never inside
+/// a child's cases: `[0, …, cases.len()]`.
+fn child_runs(cases: &[LinkCase]) -> Vec<usize> {
+    let mut bounds = vec![0];
+    let step = (cases.len() / (rayon::current_num_threads() * 8)).max(1 << 14);
+    while let Some(&start) = bounds.last() {
+        let mut end = (start + step).min(cases.len());
+        while end < cases.len() && cases[end].child == cases[end - 1].child {
+            end += 1;
+        }
+        bounds.push(end);
+        if end == cases.len() {
+            break;
+        }
+    }
+    bounds
+}

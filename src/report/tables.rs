@@ -1,0 +1,94 @@
+//! The tables: one per measure, a row per region (Bulgaria first, then by name in the
+//! language) and a cell per year, each cell showing its value or why it has none.
+
+use serde::Serialize;
+
+use super::ReportInput;
+use super::format::{format_count, format_value, region_name};
+use super::i18n::{Strings, measure_name, text};
+use crate::config::Lang;
+use crate::measures::{Measure, RateRow, Status};
+
+#[derive(Serialize)]
+pub(super) struct Table {
+    id: String,
+    title: String,
+    years: Vec<i32>,
+    rows: Vec<TableRow>,
+}
+
+#[derive(Serialize)]
+struct TableRow {
+    region: String,
+    national: bool,
+    cells: Vec<Cell>,
+}
+
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    class: &'static str,
+    title: String,
+}
+
+fn cell(row: &RateRow, lang: Lang, t: &Strings) -> Cell {
+    match row.status {
+        Status::Ok => Cell {
+            text: format_value(row, lang).unwrap_or_default(),
+            class: "ok",
+            title: match (row.numerator, row.denominator) {
+                (Some(x), Some(n)) => {
+                    format!("{} / {}", format_count(x, lang), format_count(n, lang))
+                }
+                _ => String::new(),
+            },
+        },
+        Status::SuppressedPrimary => Cell {
+            text: "◆".into(),
+            class: "suppressed",
+            title: text(t, "status_suppressed_primary", &[]),
+        },
+        Status::SuppressedSecondary => Cell {
+            text: "◆".into(),
+            class: "suppressed",
+            title: text(t, "status_suppressed_secondary", &[]),
+        },
+        Status::Incomplete => Cell {
+            text: "…".into(),
+            class: "incomplete",
+            title: text(t, "status_incomplete", &[]),
+        },
+        Status::NoData => Cell {
+            text: "—".into(),
+            class: "nodata",
+            title: text(t, "status_no_data", &[]),
+        },
+    }
+}
+
+pub(super) fn table(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Table {
+    let lang = input.lang;
+    // The rates table is ordered by measure, region (BG first), year: one run per region.
+    let measure_rows: Vec<&RateRow> = input.rates.iter().filter(|r| r.measure == m).collect();
+    let mut by_region: Vec<&[&RateRow]> =
+        measure_rows.chunk_by(|a, b| a.region == b.region).collect();
+    // Readers look regions up by name: Bulgaria first, then alphabetically in the language.
+    by_region.sort_by_key(|rows| (rows[0].region.is_some(), region_name(rows[0].region, lang)));
+    let years = by_region
+        .first()
+        .map(|rows| rows.iter().map(|r| r.year).collect())
+        .unwrap_or_default();
+    Table {
+        id: format!("table-{}", m.code()),
+        title: measure_name(t, m),
+        years,
+        rows: by_region
+            .into_iter()
+            .map(|rows| TableRow {
+                region: region_name(rows[0].region, lang),
+                national: rows[0].region.is_none(),
+                cells: rows.iter().map(|r| cell(r, lang, t)).collect(),
+            })
+            .collect(),
+    }
+}

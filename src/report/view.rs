@@ -1,0 +1,284 @@
+//! The view model: everything `templates/report.html` gets, as formatted strings, gathered
+//! from the parts (headlines here; charts, map and tables in their files). The template only
+//! lays it out; nothing here writes HTML.
+
+use serde::Serialize;
+
+use super::ReportInput;
+use super::chart::{Chart, chart};
+use super::format::{
+    format_change, format_count, format_date, format_interval, format_rate, format_value,
+};
+use super::i18n::{Strings, measure_name, strings, text};
+use super::map::{MapView, map};
+use super::rows::{latest_ok_year, rows_of};
+use super::tables::{Table, table};
+use crate::ingest::{self, InputFile};
+use crate::measures::{Measure, Status};
+use crate::model::Vocabulary;
+
+/// Everything the template reads, already formatted in the report's language.
+#[derive(Serialize)]
+pub(super) struct View {
+    lang: &'static str,
+    t: &'static Strings,
+    title: String,
+    pipeline_name: String,
+    as_of: String,
+    warnings: Vec<String>,
+    headlines: Vec<Headline>,
+    charts: Vec<Chart>,
+    map: Option<MapView>,
+    tables: Vec<Table>,
+    footnotes: Vec<String>,
+    quality: Vec<SourceQuality>,
+    methodology: Vec<Definition>,
+    method_notes: Vec<String>,
+    metadata: Vec<(String, String)>,
+    inputs: Vec<InputRow>,
+}
+
+#[derive(Serialize)]
+struct Headline {
+    name: String,
+    year: String,
+    value: String,
+    interval: Option<String>,
+    change: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SourceQuality {
+    name: String,
+    files: u64,
+    read: String,
+    accepted: String,
+    rejected: String,
+    duplicate: String,
+    over_limit: bool,
+    reasons: Vec<(String, String, String)>,
+}
+
+#[derive(Serialize)]
+struct Definition {
+    name: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct InputRow {
+    name: String,
+    sha256: String,
+    rows: String,
+}
+
+/// The whole view: warnings, headlines, charts, map, tables, quality, method and metadata.
+pub(super) fn build_view(input: &ReportInput<'_>) -> View {
+    let lang = input.lang;
+    let t = strings(lang);
+    let k = input.pipeline.min_count;
+
+    let mut warnings = Vec::new();
+    if input.demo_key {
+        warnings.push(text(t, "demo_key_warning", &[]));
+    }
+    if let Some(old) = input.changed_from_fingerprint {
+        warnings.push(text(
+            t,
+            "key_changed_warning",
+            &[("old", old), ("new", input.key_fingerprint)],
+        ));
+    }
+    if !input.sources_over_limit.is_empty() {
+        warnings.push(text(
+            t,
+            "reject_limit_warning",
+            &[
+                ("limit", &format_rate(input.pipeline.max_reject_rate, lang)),
+                ("sources", &input.sources_over_limit.join(", ")),
+            ],
+        ));
+    }
+
+    let headlines = Measure::ALL
+        .iter()
+        .map(|m| headline(input, *m, t))
+        .collect();
+    let charts = Measure::ALL.iter().map(|m| chart(input, *m, t)).collect();
+    let tables = Measure::ALL.iter().map(|m| table(input, *m, t)).collect();
+
+    let footnotes = vec![
+        text(t, "footnote_suppressed", &[("k", &k.to_string())]),
+        text(t, "footnote_incomplete", &[]),
+        text(t, "footnote_no_data", &[]),
+    ];
+
+    let methodology = Measure::ALL
+        .iter()
+        .map(|m| Definition {
+            name: measure_name(t, *m),
+            text: text(t, &format!("define_{}", m.code()), &[]),
+        })
+        .collect();
+    let mut method_notes = vec![
+        text(t, "method_national", &[]),
+        text(t, "method_interval", &[]),
+        text(
+            t,
+            "method_suppression",
+            &[("k1", &(k.saturating_sub(1)).to_string())],
+        ),
+        text(t, "method_pseudonyms", &[]),
+        text(t, "method_dedup", &[]),
+    ];
+    let success = &input.pipeline.success;
+    if success.is_widened() {
+        let list = |outcomes: &[crate::model::Outcome]| {
+            outcomes
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sets = format!(
+            "prevention: {}; reintegration: {}",
+            list(&success.prevention),
+            list(&success.reintegration)
+        );
+        method_notes.push(text(t, "method_widened", &[("sets", &sets)]));
+    } else {
+        method_notes.push(text(t, "method_default_success", &[]));
+    }
+    method_notes.push(text(
+        t,
+        "small_class_share",
+        &[
+            ("k", &k.to_string()),
+            ("share", &format_rate(input.small_class_share, lang)),
+        ],
+    ));
+
+    let metadata = vec![
+        (text(t, "as_of", &[]), format_date(input.as_of, lang)),
+        (text(t, "pipeline", &[]), input.pipeline.name.clone()),
+        (
+            text(t, "pipeline_sha", &[]),
+            input.pipeline_sha256.to_string(),
+        ),
+        (text(t, "tool_version", &[]), input.version.to_string()),
+        (
+            text(t, "key_fingerprint", &[]),
+            input.key_fingerprint.to_string(),
+        ),
+    ];
+    let inputs = input
+        .files
+        .iter()
+        .map(|f| InputRow {
+            name: f.display.clone(),
+            sha256: f.sha256.clone(),
+            rows: format_count(f.rows_read, lang),
+        })
+        .collect();
+
+    View {
+        lang: lang.code(),
+        t,
+        title: text(t, "title", &[]),
+        pipeline_name: input.pipeline.name.clone(),
+        as_of: format_date(input.as_of, lang),
+        warnings,
+        headlines,
+        charts,
+        map: map(input, t),
+        tables,
+        footnotes,
+        quality: quality(input, t),
+        methodology,
+        method_notes,
+        metadata,
+        inputs,
+    }
+}
+
+fn headline(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Headline {
+    let lang = input.lang;
+    let national = rows_of(input.rates, m, None);
+    let latest =
+        latest_ok_year(input, m).and_then(|y| national.iter().find(|r| r.year == y).copied());
+    let Some(row) = latest else {
+        return Headline {
+            name: measure_name(t, m),
+            year: String::new(),
+            value: text(t, "no_complete_year", &[]),
+            interval: None,
+            change: None,
+        };
+    };
+    let previous = national
+        .iter()
+        .find(|r| r.year == row.year - 1 && r.status == Status::Ok);
+    let change = match (m.is_count(), previous) {
+        (false, Some(p)) => row
+            .rate
+            .zip(p.rate)
+            .map(|(now, before)| format_change(now - before, lang, t)),
+        (true, Some(p)) => row.numerator.zip(p.numerator).map(|(now, before)| {
+            let delta = now as i64 - before as i64;
+            let sign = if delta > 0 {
+                "+"
+            } else if delta < 0 {
+                "−"
+            } else {
+                "±"
+            };
+            format!("{sign}{}", format_count(delta.unsigned_abs(), lang))
+        }),
+        _ => None,
+    };
+    Headline {
+        name: measure_name(t, m),
+        year: row.year.to_string(),
+        value: format_value(row, lang).unwrap_or_default(),
+        interval: row
+            .ci_low
+            .zip(row.ci_high)
+            .map(|(lo, hi)| format_interval(lo, hi, lang)),
+        change,
+    }
+}
+
+fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
+    let lang = input.lang;
+    input
+        .pipeline
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let files: Vec<&InputFile> = input.files.iter().filter(|f| f.source == i).collect();
+            let sum = |f: fn(&InputFile) -> u64| files.iter().map(|x| f(x)).sum::<u64>();
+            let reasons = ingest::reject_summary(files.iter().copied());
+            SourceQuality {
+                name: source.name.clone(),
+                files: files.len() as u64,
+                read: format_count(sum(|f| f.rows_read), lang),
+                accepted: format_count(sum(|f| f.rows_accepted), lang),
+                rejected: format_count(sum(|f| f.rows_rejected), lang),
+                duplicate: format_count(sum(|f| f.rows_duplicate), lang),
+                over_limit: input.sources_over_limit.contains(&source.name),
+                reasons: reasons
+                    .into_iter()
+                    .take(5)
+                    .map(|(reason, field, n)| {
+                        (
+                            text(t, &format!("reason_{}", reason.code()), &[]),
+                            field.to_string(),
+                            format_count(n, lang),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
