@@ -55,21 +55,23 @@ pub struct InputFile {
     pub encoding: &'static str,
     pub delimiter: u8,
     pub rows_read: u64,
+    /// Accepted or duplicate are for deduplication to say (`link::Linked::accounts`).
     pub rows_rejected: u64,
-    /// Set by deduplication; `rows_read - rows_rejected` until then.
-    pub rows_accepted: u64,
-    pub rows_duplicate: u64,
     /// Rejected rows by reason and field.
     pub reject_counts: BTreeMap<(RejectReason, Option<Field>), u64>,
 }
 
+/// Why a case sink could not take a case: the sink's own error (ingest does not know what
+/// the sink is).
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Where accepted cases go, in file order (pipeline source order, then path, then line).
 pub trait CaseSink: Send {
-    fn accept(&mut self, case: Case) -> Result<(), IngestError>;
+    fn accept(&mut self, case: Case) -> Result<(), SinkError>;
 }
 
 impl CaseSink for Vec<Case> {
-    fn accept(&mut self, case: Case) -> Result<(), IngestError> {
+    fn accept(&mut self, case: Case) -> Result<(), SinkError> {
         self.push(case);
         Ok(())
     }

@@ -12,11 +12,48 @@ use std::path::{Path, PathBuf};
 use std::cmp::Reverse;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::ingest::{CaseSink, IngestError, InputFile};
+use crate::ingest::{CaseSink, InputFile, SinkError};
 use crate::model::{
     Case, CaseType, Day, Outcome, PlacementType, Pseudonym, RegionIdx, Sex, Vocabulary,
 };
+
+/// A problem keeping or reading back the accepted cases. Exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(
+        "more than {max} accepted rows in one run; split the pipeline into several",
+        max = u32::MAX
+    )]
+    TooManyRows,
+    #[error("cannot keep the accepted cases in {path} (the run's scratch file)")]
+    Scratch { path: PathBuf, source: io::Error },
+}
+
+/// One file's rows, each accounted for once (SPEC §2): `rows_read = rows_accepted +
+/// rows_rejected + rows_duplicate`. Read and rejected are ingest's; duplicates are dedupe's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rows_duplicate: u64,
+}
+
+impl Counts {
+    /// The sum of several files' counts.
+    pub fn total<'a>(counts: impl IntoIterator<Item = &'a Counts>) -> Counts {
+        let mut t = Counts::default();
+        for c in counts {
+            t.rows_read += c.rows_read;
+            t.rows_accepted += c.rows_accepted;
+            t.rows_rejected += c.rows_rejected;
+            t.rows_duplicate += c.rows_duplicate;
+        }
+        t
+    }
+}
 
 const NOT_CLOSED: Day = Day::MIN;
 const NO_REGION: u8 = u8::MAX;
@@ -107,8 +144,8 @@ impl CaseStore {
 }
 
 impl CaseSink for CaseStore {
-    fn accept(&mut self, case: Case) -> Result<(), IngestError> {
-        let ordinal = u32::try_from(self.links.len()).map_err(|_| IngestError::TooManyRows)?;
+    fn accept(&mut self, case: Case) -> Result<(), SinkError> {
+        let ordinal = u32::try_from(self.links.len()).map_err(|_| LinkError::TooManyRows)?;
         self.links.push(LinkCase::new(&case, ordinal));
         match &mut self.details {
             Details::Dropped => {}
@@ -116,7 +153,7 @@ impl CaseSink for CaseStore {
             Details::Scratch { path, writer } => {
                 writer
                     .write_all(&encode(&case))
-                    .map_err(|source| IngestError::Store {
+                    .map_err(|source| LinkError::Scratch {
                         path: path.clone(),
                         source,
                     })?
@@ -212,6 +249,8 @@ pub struct Linked {
     pub cases: Vec<LinkCase>,
     /// Bit `i` set when the accepted row with ordinal `i` was kept.
     kept: Vec<u64>,
+    /// Duplicate rows per input file, in the order of the files given to `dedupe`.
+    duplicates: Vec<u64>,
     details: KeptDetails,
 }
 
@@ -224,6 +263,21 @@ enum KeptDetails {
 }
 
 impl Linked {
+    /// Every file's rows accounted for: what ingest read and rejected, what dedupe found
+    /// twice, and the rest accepted. `files` are the ones given to `dedupe`.
+    pub fn accounts(&self, files: &[InputFile]) -> Vec<Counts> {
+        files
+            .iter()
+            .zip(&self.duplicates)
+            .map(|(f, &dups)| Counts {
+                rows_read: f.rows_read,
+                rows_accepted: f.rows_read - f.rows_rejected - dups,
+                rows_rejected: f.rows_rejected,
+                rows_duplicate: dups,
+            })
+            .collect()
+    }
+
     fn is_kept(&self, ordinal: usize) -> bool {
         self.kept[ordinal / 64] & (1 << (ordinal % 64)) != 0
     }
@@ -297,17 +351,22 @@ impl Drop for Linked {
     }
 }
 
-/// Deduplicate the store's cases, set each file's accepted and duplicate counts, and return
-/// the kept cases sorted by (child, case type, opened). `files` are the run's files in the
-/// order their rows reached the store.
-pub fn dedupe(store: CaseStore, files: &mut [InputFile]) -> io::Result<Linked> {
+/// Deduplicate the store's cases and return the kept cases sorted by (child, case type,
+/// opened), with each file's duplicates counted (`Linked::accounts`). `files` are the run's
+/// files in the order their rows reached the store.
+pub fn dedupe(store: CaseStore, files: &[InputFile]) -> Result<Linked, LinkError> {
     let CaseStore { mut links, details } = store;
     let details = match details {
         Details::Dropped => KeptDetails::Dropped,
         Details::Memory(cases) => KeptDetails::Memory(cases),
         Details::Scratch { path, writer } => {
             // Flushed, not synced: the scratch file only lives as long as the run.
-            writer.into_inner().map_err(|e| e.into_error())?;
+            if let Err(e) = writer.into_inner() {
+                return Err(LinkError::Scratch {
+                    path,
+                    source: e.into_error(),
+                });
+            }
             KeptDetails::Scratch(path)
         }
     };
@@ -346,14 +405,11 @@ pub fn dedupe(store: CaseStore, files: &mut [InputFile]) -> io::Result<Linked> {
     for c in &links {
         kept[c.ordinal as usize / 64] |= 1 << (c.ordinal % 64);
     }
-    for (file, dups) in files.iter_mut().zip(duplicates) {
-        file.rows_duplicate = dups;
-        file.rows_accepted = file.rows_read - file.rows_rejected - dups;
-    }
     links.shrink_to_fit();
     Ok(Linked {
         cases: links,
         kept,
+        duplicates,
         details,
     })
 }
@@ -396,15 +452,14 @@ mod tests {
                 delimiter: b',',
                 rows_read: *rows,
                 rows_rejected: 0,
-                rows_accepted: *rows,
-                rows_duplicate: 0,
                 reject_counts: BTreeMap::new(),
             })
             .collect()
     }
 
-    /// Store `cases` (in file order) and deduplicate them; the kept full cases in file order.
-    fn run(cases: Vec<Case>, files: &mut [InputFile]) -> (Linked, Vec<Case>) {
+    /// Store `cases` (in file order) and deduplicate them; the kept full cases in file order,
+    /// and each file's counts.
+    fn run(cases: Vec<Case>, files: &[InputFile]) -> (Linked, Vec<Case>, Vec<Counts>) {
         let mut store = CaseStore::in_memory();
         for c in cases {
             store.accept(c).unwrap();
@@ -417,45 +472,46 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        (linked, kept)
+        let counts = linked.accounts(files);
+        (linked, kept, counts)
     }
 
     #[test]
     fn keeps_the_closed_row_then_the_latest_closed() {
-        let mut f = files(&[3]);
-        let (linked, kept) = run(
+        let f = files(&[3]);
+        let (linked, kept, counts) = run(
             vec![
                 case(1, 100, None, 0, 2),
                 case(1, 100, Some(150), 0, 3),
                 case(1, 100, Some(120), 0, 4),
             ],
-            &mut f,
+            &f,
         );
         assert_eq!(linked.cases.len(), 1);
         assert_eq!(linked.cases[0].closed(), Some(150));
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].line, 3);
-        assert_eq!((f[0].rows_accepted, f[0].rows_duplicate), (1, 2));
+        assert_eq!((counts[0].rows_accepted, counts[0].rows_duplicate), (1, 2));
     }
 
     #[test]
     fn ties_go_to_the_later_source_then_the_later_line() {
-        let mut f = files(&[3, 1]);
-        let (linked, kept) = run(
+        let f = files(&[3, 1]);
+        let (linked, kept, counts) = run(
             vec![
                 case(1, 100, Some(150), 0, 9),
                 case(2, 5, None, 0, 3),
                 case(2, 5, None, 0, 7),
                 case(1, 100, Some(150), 1, 2),
             ],
-            &mut f,
+            &f,
         );
         assert_eq!(linked.cases.len(), 2);
         let lines: Vec<(u32, u64)> = kept.iter().map(|c| (c.file, c.line)).collect();
         assert_eq!(lines, vec![(0, 7), (1, 2)]);
-        assert_eq!(f[0].rows_duplicate, 2);
-        assert_eq!(f[1].rows_duplicate, 0);
-        for file in &f {
+        assert_eq!(counts[0].rows_duplicate, 2);
+        assert_eq!(counts[1].rows_duplicate, 0);
+        for file in &counts {
             assert_eq!(
                 file.rows_read,
                 file.rows_accepted + file.rows_rejected + file.rows_duplicate
@@ -465,15 +521,15 @@ mod tests {
 
     #[test]
     fn different_case_types_or_dates_are_different_cases() {
-        let mut f = files(&[3]);
+        let f = files(&[3]);
         let mut r = case(1, 100, None, 0, 3);
         r.case_type = CaseType::Reintegration;
-        let (linked, _) = run(
+        let (linked, _, counts) = run(
             vec![case(1, 100, None, 0, 2), r, case(1, 101, None, 0, 4)],
-            &mut f,
+            &f,
         );
         assert_eq!(linked.cases.len(), 3);
-        assert_eq!(f[0].rows_duplicate, 0);
+        assert_eq!(counts[0].rows_duplicate, 0);
         // Sorted by child, case type, opened.
         let order: Vec<(CaseType, Day)> = linked
             .cases
@@ -510,7 +566,7 @@ mod tests {
         for c in &cases {
             store.accept(*c).unwrap();
         }
-        let linked = dedupe(store, &mut files(&[3])).unwrap();
+        let linked = dedupe(store, &files(&[3])).unwrap();
         let mut kept = Vec::new();
         linked
             .for_each_kept(1, |b| -> io::Result<()> {

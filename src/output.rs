@@ -23,7 +23,7 @@ mod rejects;
 pub use cases::{CASES_BATCH_ROWS, CASES_COLUMNS, CasesWriter};
 pub use manifest::{
     Counts, Freshness, InputEntry, Manifest, OutputEntry, PipelineEntry, RunIdentity, RunRecord,
-    SuccessEntry, absolute_path, counts_of, freshness, read_manifest, write_manifest,
+    SuccessEntry, absolute_path, freshness, read_manifest, write_manifest,
 };
 pub use ownership::Refusal;
 pub use parquet_file::ParquetWriteError;

@@ -94,7 +94,7 @@ proptest! {
         let pipeline = config::parse(&pipeline(), &dir.path().join("p.toml")).unwrap();
         let key = Key::from_bytes([7; 32]);
         let mut store = link::CaseStore::in_memory();
-        let mut ingested = ingest::ingest(
+        let ingested = ingest::ingest(
             &pipeline,
             &key.pseudonymizer(),
             outcomes::dates::to_day(chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()),
@@ -103,14 +103,17 @@ proptest! {
             &|_: &InputFile, _: u64| {},
         )
         .unwrap();
-        let linked = link::dedupe(store, &mut ingested.files).unwrap();
+        let linked = link::dedupe(store, &ingested.files).unwrap();
+        let accounts = linked.accounts(&ingested.files);
         let cases = &linked.cases;
         let mut accepted = 0;
-        for (file, rows) in ingested.files.iter().zip([&a_rows, &b_rows]) {
+        for ((file, counts), rows) in ingested.files.iter().zip(&accounts).zip([&a_rows, &b_rows]) {
             prop_assert_eq!(file.rows_read, (rows.len() + repeat.min(rows.len())) as u64);
-            prop_assert_eq!(file.rows_read, file.rows_accepted + file.rows_rejected + file.rows_duplicate);
+            prop_assert_eq!(counts.rows_read, file.rows_read);
+            prop_assert_eq!(counts.rows_rejected, file.rows_rejected);
+            prop_assert_eq!(counts.rows_read, counts.rows_accepted + counts.rows_rejected + counts.rows_duplicate);
             prop_assert_eq!(file.rows_rejected, file.reject_counts.values().sum::<u64>());
-            accepted += file.rows_accepted;
+            accepted += counts.rows_accepted;
         }
         prop_assert_eq!(accepted, cases.len() as u64);
     }

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{CommonArgs, LogFormat};
 use crate::config::Pipeline;
 use crate::ingest::{self, InputFile};
-use crate::output::{self, Counts};
+use crate::link::Counts;
 
 /// A progress bar over the bytes of every input file, drawn only for a person at a terminal:
 /// not with `--quiet`, not for JSON logs, not when standard error is a file or a pipe.
@@ -41,13 +41,23 @@ pub(super) fn progress_bar(
 }
 
 /// Per source: its name, counts, and whether its reject rate is over the limit.
-fn source_summaries(pipeline: &Pipeline, files: &[InputFile]) -> Vec<(String, Counts, bool)> {
+fn source_summaries(
+    pipeline: &Pipeline,
+    files: &[InputFile],
+    accounts: &[Counts],
+) -> Vec<(String, Counts, bool)> {
     pipeline
         .sources
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let counts = output::counts_of(files.iter().filter(|f| f.source == i));
+            let counts = Counts::total(
+                files
+                    .iter()
+                    .zip(accounts)
+                    .filter(|(f, _)| f.source == i)
+                    .map(|(_, c)| c),
+            );
             let rate = if counts.rows_read == 0 {
                 0.0
             } else {
@@ -58,7 +68,11 @@ fn source_summaries(pipeline: &Pipeline, files: &[InputFile]) -> Vec<(String, Co
         .collect()
 }
 
-pub(super) fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<String> {
+pub(super) fn log_accounting(
+    pipeline: &Pipeline,
+    files: &[InputFile],
+    accounts: &[Counts],
+) -> Vec<String> {
     for file in files.iter().filter(|f| f.rows_read == 0) {
         warn!(
             "{}: the export has a header but no rows; was it exported completely?",
@@ -66,7 +80,10 @@ pub(super) fn log_accounting(pipeline: &Pipeline, files: &[InputFile]) -> Vec<St
         );
     }
     let mut over = Vec::new();
-    for (i, (name, c, is_over)) in source_summaries(pipeline, files).into_iter().enumerate() {
+    for (i, (name, c, is_over)) in source_summaries(pipeline, files, accounts)
+        .into_iter()
+        .enumerate()
+    {
         let line = format!(
             "source {name}: {} rows read, {} accepted, {} rejected, {} duplicate",
             c.rows_read, c.rows_accepted, c.rows_rejected, c.rows_duplicate

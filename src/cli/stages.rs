@@ -16,7 +16,7 @@ use crate::dates;
 use crate::disclosure::{self, QuasiClasses};
 use crate::fault;
 use crate::ingest::{self, DiscardRejects, InputFile};
-use crate::link::{self, CaseStore, Linked};
+use crate::link::{self, CaseStore, Counts, Linked};
 use crate::measures;
 use crate::output::{self, Freshness, Manifest, OutputDir, OutputEntry, RunIdentity, RunRecord};
 use crate::pseudonym::{Key, KeyError};
@@ -66,13 +66,21 @@ fn prepare(common: &CommonArgs) -> Result<Prepared> {
     })
 }
 
+/// What ingest and linkage hand on: the kept cases, the files and office names, and every
+/// file's rows accounted for.
+struct Read {
+    linked: Linked,
+    ingested: ingest::Ingested,
+    accounts: Vec<Counts>,
+}
+
 /// Read, validate and pseudonymize every input into `store`, then deduplicate.
 fn read_all(
     prepared: &Prepared,
     common: &CommonArgs,
     mut store: CaseStore,
     sink: &mut dyn ingest::RejectSink,
-) -> Result<(Linked, ingest::Ingested)> {
+) -> Result<Read> {
     let pseudonymizer = prepared.key.pseudonymizer();
     let progress = progress_bar(&prepared.pipeline, common);
     let report = |file: &InputFile, bytes: u64| {
@@ -95,20 +103,29 @@ fn read_all(
     if let Some((bar, _)) = &progress {
         bar.finish_and_clear();
     }
-    let mut ingested = result?;
-    let linked = link::dedupe(store, &mut ingested.files).context("linking the cases")?;
-    Ok((linked, ingested))
+    let ingested = result?;
+    let linked = link::dedupe(store, &ingested.files).context("linking the cases")?;
+    let accounts = linked.accounts(&ingested.files);
+    Ok(Read {
+        linked,
+        ingested,
+        accounts,
+    })
 }
 
 pub(super) fn check(args: CheckArgs) -> Result<u8> {
     let prepared = prepare(&args.common)?;
-    let (linked, ingested) = read_all(
+    let Read {
+        linked,
+        ingested,
+        accounts,
+    } = read_all(
         &prepared,
         &args.common,
         CaseStore::links_only(),
         &mut DiscardRejects,
     )?;
-    let over = log_accounting(&prepared.pipeline, &ingested.files);
+    let over = log_accounting(&prepared.pipeline, &ingested.files, &accounts);
     info!(
         "{} files checked, {} cases after deduplication; nothing was written",
         ingested.files.len(),
@@ -272,11 +289,15 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let scratch = out.staging().join(".cases.scratch");
     let store = CaseStore::with_scratch_file(&scratch)
         .with_context(|| format!("creating {}", scratch.display()))?;
-    let (linked, ingested) = read_all(&prepared, &args.common, store, &mut rejects)?;
+    let Read {
+        linked,
+        ingested,
+        accounts,
+    } = read_all(&prepared, &args.common, store, &mut rejects)?;
     rejects.finish()?;
     fault::point("after-rejects").context("writing rejects.csv")?;
     let read_time = stage.elapsed();
-    let over = log_accounting(pipeline, &ingested.files);
+    let over = log_accounting(pipeline, &ingested.files, &accounts);
 
     // Measures, beside cases.parquet.
     let stage = Instant::now();
@@ -302,6 +323,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         as_of: prepared.as_of,
         rates: &rates,
         files: &ingested.files,
+        accounts: &accounts,
         key_fingerprint: &fingerprint,
         demo_key: prepared.key.is_demo,
         changed_from_fingerprint: previous_fingerprint.as_deref(),
@@ -335,6 +357,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         demo_key: prepared.key.is_demo,
         small_class_share,
         files: &ingested.files,
+        accounts: &accounts,
         outputs,
         started_at,
         exit_status,

@@ -25,13 +25,9 @@ pub enum IngestError {
     Io { path: PathBuf, source: io::Error },
     #[error("cannot write rejects.csv")]
     Rejects { source: io::Error },
-    #[error("cannot keep the accepted cases in {path} (the run's scratch file)")]
-    Store { path: PathBuf, source: io::Error },
-    #[error(
-        "more than {max} accepted rows in one run; split the pipeline into several",
-        max = u32::MAX
-    )]
-    TooManyRows,
+    /// The sink of accepted cases failed; its error says why.
+    #[error("the accepted cases could not be kept")]
+    Sink { source: super::SinkError },
     #[error(
         "{path}: the header line does not end within its first megabyte: a quote (\") in it is probably never closed\nhint: fix the header's quotes and export again"
     )]

@@ -246,7 +246,9 @@ impl Merge<'_> {
                 ParsedRow::Accepted(mut case) => {
                     case.line += self.lines_done + 1;
                     case.office = global[case.office as usize];
-                    self.cases.accept(case)?;
+                    self.cases
+                        .accept(case)
+                        .map_err(|source| IngestError::Sink { source })?;
                 }
                 ParsedRow::Rejected { line, reject } => {
                     self.reject(self.lines_done + line + 1, reject)?;
@@ -383,8 +385,6 @@ pub(super) fn ingest_export<R: Read + Send>(
         delimiter,
         rows_read: 0,
         rows_rejected: 0,
-        rows_accepted: 0,
-        rows_duplicate: 0,
         reject_counts: BTreeMap::new(),
     };
     let columns = header::map_columns(ctx.path, ctx.source, &header, decoding, has_bom)?;
@@ -455,7 +455,6 @@ pub(super) fn ingest_export<R: Read + Send>(
     let mut file = merge.file;
     progress(&file, body.bytes_read());
     file.sha256 = to_hex(&body.finish().map_err(io_err)?);
-    file.rows_accepted = file.rows_read - file.rows_rejected;
     Ok(file)
 }
 

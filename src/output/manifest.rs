@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{OutputError, io_error};
 use crate::config::{Lang, Pipeline};
 use crate::ingest::InputFile;
+pub use crate::link::Counts;
 use crate::model::Vocabulary;
 
 /// The trace of a run (SPEC §6): what went in, what came out, under which key and date.
@@ -58,14 +59,6 @@ pub struct SuccessEntry {
     pub widened: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Counts {
-    pub rows_read: u64,
-    pub rows_accepted: u64,
-    pub rows_rejected: u64,
-    pub rows_duplicate: u64,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputEntry {
     pub source: String,
@@ -85,7 +78,7 @@ pub struct OutputEntry {
 }
 
 impl InputEntry {
-    pub fn new(file: &InputFile, source_name: &str) -> InputEntry {
+    pub fn new(file: &InputFile, counts: &Counts, source_name: &str) -> InputEntry {
         InputEntry {
             source: source_name.to_string(),
             path: absolute_path(&file.path),
@@ -93,12 +86,7 @@ impl InputEntry {
             sha256: file.sha256.clone(),
             encoding: file.encoding.to_string(),
             delimiter: (file.delimiter as char).to_string(),
-            counts: Counts {
-                rows_read: file.rows_read,
-                rows_accepted: file.rows_accepted,
-                rows_rejected: file.rows_rejected,
-                rows_duplicate: file.rows_duplicate,
-            },
+            counts: counts.clone(),
         }
     }
 }
@@ -137,23 +125,13 @@ pub struct RunRecord<'a> {
     pub demo_key: bool,
     pub small_class_share: f64,
     pub files: &'a [InputFile],
+    /// Each file's rows accounted for, in the order of `files`.
+    pub accounts: &'a [Counts],
     pub outputs: Vec<OutputEntry>,
     pub started_at: DateTime<Utc>,
     pub exit_status: u8,
     /// Sources whose reject rate exceeded `max_reject_rate` (exit status 3).
     pub sources_over_limit: Vec<String>,
-}
-
-/// The manifest's totals: every file's counts added up.
-pub fn counts_of<'a>(files: impl IntoIterator<Item = &'a InputFile>) -> Counts {
-    let mut c = Counts::default();
-    for f in files {
-        c.rows_read += f.rows_read;
-        c.rows_accepted += f.rows_accepted;
-        c.rows_rejected += f.rows_rejected;
-        c.rows_duplicate += f.rows_duplicate;
-    }
-    c
 }
 
 fn timestamp(t: DateTime<Utc>) -> String {
@@ -192,9 +170,10 @@ impl Manifest {
             inputs: run
                 .files
                 .iter()
-                .map(|f| InputEntry::new(f, &pipeline.sources[f.source].name))
+                .zip(run.accounts)
+                .map(|(f, counts)| InputEntry::new(f, counts, &pipeline.sources[f.source].name))
                 .collect(),
-            totals: counts_of(run.files),
+            totals: Counts::total(run.accounts),
             outputs: run.outputs,
             started_at: timestamp(run.started_at),
             finished_at: timestamp(Utc::now()),

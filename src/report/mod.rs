@@ -23,6 +23,7 @@ use chrono::NaiveDate;
 
 use crate::config::{Lang, Pipeline};
 use crate::ingest::InputFile;
+use crate::link::Counts;
 use crate::measures::RateRow;
 
 pub use format::{format_count, format_date, format_rate};
@@ -43,6 +44,8 @@ pub struct ReportInput<'a> {
     /// The rates table after disclosure control.
     pub rates: &'a [RateRow],
     pub files: &'a [InputFile],
+    /// Each file's rows accounted for, in the order of `files`.
+    pub accounts: &'a [Counts],
     pub key_fingerprint: &'a str,
     pub demo_key: bool,
     /// The previous run's fingerprint, when it differs from this run's.

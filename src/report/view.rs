@@ -14,6 +14,7 @@ use super::map::{MapView, map};
 use super::rows::{latest_ok_year, rows_of};
 use super::tables::{Table, table};
 use crate::ingest::{self, InputFile};
+use crate::link::Counts;
 use crate::measures::{Measure, Status};
 use crate::model::Vocabulary;
 
@@ -257,15 +258,22 @@ fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
         .enumerate()
         .map(|(i, source)| {
             let files: Vec<&InputFile> = input.files.iter().filter(|f| f.source == i).collect();
-            let sum = |f: fn(&InputFile) -> u64| files.iter().map(|x| f(x)).sum::<u64>();
+            let counts = Counts::total(
+                input
+                    .files
+                    .iter()
+                    .zip(input.accounts)
+                    .filter(|(f, _)| f.source == i)
+                    .map(|(_, c)| c),
+            );
             let reasons = ingest::reject_summary(files.iter().copied());
             SourceQuality {
                 name: source.name.clone(),
                 files: files.len() as u64,
-                read: format_count(sum(|f| f.rows_read), lang),
-                accepted: format_count(sum(|f| f.rows_accepted), lang),
-                rejected: format_count(sum(|f| f.rows_rejected), lang),
-                duplicate: format_count(sum(|f| f.rows_duplicate), lang),
+                read: format_count(counts.rows_read, lang),
+                accepted: format_count(counts.rows_accepted, lang),
+                rejected: format_count(counts.rows_rejected, lang),
+                duplicate: format_count(counts.rows_duplicate, lang),
                 over_limit: input.sources_over_limit.contains(&source.name),
                 reasons: reasons
                     .into_iter()
