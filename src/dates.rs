@@ -1,6 +1,8 @@
 //! Calendar dates as the exports write them (`31.12.2023`, `31.12.2023 г.`, `2023-12-31`,
 //! `31/12/2023`): compiled `strftime`-style formats, a fast path for the day/month/year
-//! patterns offices use, and the conversion to days since 1970-01-01.
+//! patterns offices use, and the conversion to days since 1970-01-01. A new format that
+//! offices commonly use also belongs in `DEFAULT_FORMATS` and in the candidates `inspect`
+//! tries (`inspect::DATE_CANDIDATES`).
 
 use chrono::{Datelike, NaiveDate};
 

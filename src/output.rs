@@ -1,5 +1,6 @@
 //! Outputs (SPEC §6, §9): everything a run writes, and its publication. Each output has a
-//! file of its own here (`cases`, `rates`, `rejects`, `manifest`); `parquet_file` is the one
+//! file of its own here (`cases`, `rates`, `rejects`, `html`, `manifest`), and each writer
+//! gives back the output's manifest entry; `parquet_file` is the one
 //! Parquet writer; `publish` owns the output folder: its lock, the staging folder the outputs
 //! are written into, and the atomic swap that puts them in place. Nothing here computes a
 //! figure or reads an export: what to write arrives from the earlier stages.
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::pseudonym::to_hex;
 
 mod cases;
+mod html;
 mod manifest;
 mod ownership;
 mod parquet_file;
@@ -21,6 +23,7 @@ mod rates;
 mod rejects;
 
 pub use cases::{CASES_BATCH_ROWS, CASES_COLUMNS, CasesWriter};
+pub use html::write_report;
 pub use manifest::{
     Counts, Freshness, InputEntry, Manifest, OutputEntry, PipelineEntry, RunIdentity, RunRecord,
     SuccessEntry, absolute_path, freshness, read_manifest, write_manifest,

@@ -68,8 +68,8 @@ fn the_bulgarian_report_has_every_section() {
     // Charts are accessible: a title and a description each, one per measure.
     assert_eq!(
         html.matches("role=\"img\"").count(),
-        8,
-        "seven trend charts and the map"
+        outcomes::measures::Measure::ALL.len() + 1,
+        "a trend chart per measure and the map"
     );
     assert_eq!(html.matches("<desc id=").count(), 8);
     // Suppressed cells are marked by a symbol, not colour alone, and footnoted.

@@ -1,6 +1,7 @@
 //! `outcomes run` and `outcomes check`: the stages of SPEC §1 called in order, each handing
-//! its result to the next. The stages own the work; this only wires them together, times
-//! them, and decides the exit status.
+//! its result to the next. The stages own the work, and each output writer gives back its
+//! manifest entry; this only wires them together, times them, collects the entries for the
+//! manifest and decides the exit status.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -185,7 +186,7 @@ fn warn_if_key_changed(out: &OutputDir, fingerprint: &str) -> Option<String> {
 struct MeasuredAndWritten {
     rates: Vec<measures::RateRow>,
     classes: QuasiClasses,
-    cases_sha256: String,
+    cases_entry: OutputEntry,
     cases_kept: usize,
     rates_time: Duration,
     cases_time: Duration,
@@ -210,7 +211,7 @@ fn measure_and_write_cases(
             drop(links);
             (rates, started.elapsed())
         },
-        || -> Result<(QuasiClasses, String, Duration)> {
+        || -> Result<(QuasiClasses, OutputEntry, Duration)> {
             let started = Instant::now();
             let mut classes = QuasiClasses::default();
             let mut writer = output::CasesWriter::create(
@@ -222,44 +223,22 @@ fn measure_and_write_cases(
                 classes.count(batch);
                 Ok(writer.write(batch)?)
             })?;
-            let sha256 = writer.finish()?;
+            let entry = writer.finish()?;
             fault::point("after-cases-parquet").context("writing cases.parquet")?;
-            Ok((classes, sha256, started.elapsed()))
+            Ok((classes, entry, started.elapsed()))
         },
     );
-    let (classes, cases_sha256, cases_time) = written?;
+    let (classes, cases_entry, cases_time) = written?;
     // Removes the scratch file before anything is published.
     drop(linked);
     Ok(MeasuredAndWritten {
         rates,
         classes,
-        cases_sha256,
+        cases_entry,
         cases_kept,
         rates_time,
         cases_time,
     })
-}
-
-/// Each output's name and SHA-256, for the manifest; `hashed` are those hashed as written.
-fn output_entries(staging: &Path, hashed: &[(&str, &str)]) -> Result<Vec<OutputEntry>> {
-    let mut outputs = Vec::new();
-    for name in [
-        "report.html",
-        "rates.parquet",
-        "cases.parquet",
-        "rejects.csv",
-    ] {
-        let sha256 = match hashed.iter().find(|(n, _)| *n == name) {
-            Some((_, sha256)) => sha256.to_string(),
-            None => output::sha256_file(&staging.join(name))
-                .with_context(|| format!("reading back {name}"))?,
-        };
-        outputs.push(OutputEntry {
-            path: name.to_string(),
-            sha256,
-        });
-    }
-    Ok(outputs)
 }
 
 /// `outcomes run`: the stages in order, each writing into the staging folder, which is
@@ -294,7 +273,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         ingested,
         accounts,
     } = read_all(&prepared, &args.common, store, &mut rejects)?;
-    rejects.finish()?;
+    let rejects_entry = rejects.finish()?;
     fault::point("after-rejects").context("writing rejects.csv")?;
     let read_time = stage.elapsed();
     let over = log_accounting(pipeline, &ingested.files, &accounts);
@@ -304,7 +283,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let MeasuredAndWritten {
         mut rates,
         classes,
-        cases_sha256,
+        cases_entry,
         cases_kept,
         rates_time,
         cases_time,
@@ -314,7 +293,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     // Disclosure control, then the publishable outputs.
     disclosure::protect(&mut rates, pipeline.min_count);
     let small_class_share = classes.small_class_share(pipeline.min_count);
-    let rates_sha256 = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
+    let rates_entry = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     fault::point("after-rates-parquet").context("writing rates.parquet")?;
     let html = report::render(&report::ReportInput {
         lang,
@@ -332,9 +311,8 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         version: env!("CARGO_PKG_VERSION"),
     })?;
     let report_path = out.staging().join("report.html");
-    std::fs::write(&report_path, html)
-        .and_then(|()| fault::point("after-report"))
-        .with_context(|| format!("writing {}", report_path.display()))?;
+    let report_entry = output::write_report(&report_path, &html)?;
+    fault::point("after-report").with_context(|| format!("writing {}", report_path.display()))?;
 
     // The manifest last: it lists and hashes every other output.
     let exit_status = if over.is_empty() {
@@ -342,13 +320,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     } else {
         exit::REJECT_RATE
     };
-    let outputs = output_entries(
-        out.staging(),
-        &[
-            ("cases.parquet", &cases_sha256),
-            ("rates.parquet", &rates_sha256),
-        ],
-    )?;
+    let outputs = vec![report_entry, rates_entry, cases_entry, rejects_entry];
     let manifest = Manifest::of_run(RunRecord {
         pipeline,
         as_of: prepared.as_of,

@@ -1,4 +1,4 @@
-//! The seven measures of SPEC §4, computed from the deduplicated cases into the rates table
+//! The measures of SPEC §4 (`Measure::ALL`), computed from the deduplicated cases into the rates table
 //! before disclosure control. National rows are counted from the cases alongside the regional
 //! ones (a child's first case in the country is not the sum of its first cases per region),
 //! never by summing regions. Measures may not suppress anything: that is `disclosure`'s, the

@@ -399,8 +399,8 @@ fn the_table_has_every_measure_region_and_year_in_a_fixed_order() {
     );
     f.prevention(2, "BGS", "2021-01-01", None, None);
     let rows = f.rates("2024-06-30");
-    // 7 measures × (BG, BGS, VAR) × 2020..=2022.
-    assert_eq!(rows.len(), 7 * 3 * 3);
+    // Every measure × (BG, BGS, VAR) × 2020..=2022.
+    assert_eq!(rows.len(), Measure::ALL.len() * 3 * 3);
     let keys: Vec<(Measure, &str, i32)> = rows
         .iter()
         .map(|r| (r.measure, r.region_code(), r.year))

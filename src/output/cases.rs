@@ -2,13 +2,14 @@
 //! This module decides the table's columns and fills them from `Case` records; the file
 //! format is `parquet`'s.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Date32Array, Int32Array, Int64Array, StringArray};
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
 use parquet::basic::Compression;
 
+use super::OutputEntry;
 use super::parquet_file::{ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter};
 use crate::ingest::InputFile;
 use crate::model::{Case, Pseudonym, Vocabulary};
@@ -52,6 +53,7 @@ pub const CASES_COLUMNS: [&str; 16] = {
 /// Writes `cases.parquet` one batch of cases at a time, each batch a row group: bounded
 /// memory, and the same bytes for the same cases.
 pub struct CasesWriter<'a> {
+    path: PathBuf,
     parquet: ParquetWriter,
     offices: &'a [String],
     files: &'a [InputFile],
@@ -67,6 +69,7 @@ impl<'a> CasesWriter<'a> {
         // shrink, and the labels are dictionary-encoded already (NOTES.md, compression).
         let parquet = ParquetWriter::create(path, &COLUMNS, Compression::UNCOMPRESSED, vec![])?;
         Ok(CasesWriter {
+            path: path.to_path_buf(),
             parquet,
             offices,
             files,
@@ -83,9 +86,9 @@ impl<'a> CasesWriter<'a> {
             .write_row_group(|column| case_column(column, cases, offices, files))
     }
 
-    /// Write the footer; the file's SHA-256.
-    pub fn finish(self) -> Result<String, ParquetWriteError> {
-        self.parquet.finish()
+    /// Write the footer; the file's manifest entry.
+    pub fn finish(self) -> Result<OutputEntry, ParquetWriteError> {
+        Ok(OutputEntry::hashed(&self.path, self.parquet.finish()?))
     }
 }
 

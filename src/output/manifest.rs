@@ -71,10 +71,32 @@ pub struct InputEntry {
     pub counts: Counts,
 }
 
+/// One output in the manifest: its file name in the output folder and its SHA-256.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutputEntry {
     pub path: String,
     pub sha256: String,
+}
+
+impl OutputEntry {
+    /// The entry of a written file in the staging folder, hashed by reading it back.
+    pub fn of_file(path: &Path) -> Result<OutputEntry, OutputError> {
+        Ok(OutputEntry::hashed(
+            path,
+            super::sha256_file(path).map_err(io_error(path))?,
+        ))
+    }
+
+    /// The entry of a file whose bytes were hashed as they were written.
+    pub fn hashed(path: &Path, sha256: String) -> OutputEntry {
+        OutputEntry {
+            path: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256,
+        }
+    }
 }
 
 impl InputEntry {

@@ -1,7 +1,7 @@
 //! The output folder (SPEC §9): the run lock beside it, the staging folder every output is
 //! written into, and the swap that puts the staged outputs in place in one step, so a crash
-//! or `kill -9` leaves the previous outputs whole. It decides which folders it may replace;
-//! it writes no output itself.
+//! or `kill -9` leaves the previous outputs whole. Which folders it may replace is
+//! `ownership`'s to decide; it writes no output itself.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
 use parquet::basic::Compression;
 
+use super::OutputEntry;
 use super::parquet_file::{ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter};
 use crate::measures::RateRow;
 use crate::reference;
@@ -38,12 +39,12 @@ pub const RATES_COLUMNS: [&str; 11] = {
     names
 };
 
-/// Write `rates.parquet`, one row group; the file's SHA-256.
-pub fn write_rates(path: &Path, rows: &[RateRow]) -> Result<String, ParquetWriteError> {
+/// Write `rates.parquet`, one row group; its manifest entry.
+pub fn write_rates(path: &Path, rows: &[RateRow]) -> Result<OutputEntry, ParquetWriteError> {
     // Snappy: the table is small and mostly numbers, which it does shrink.
     let mut parquet = ParquetWriter::create(path, &COLUMNS, Compression::SNAPPY, vec![])?;
     parquet.write_row_group(|column| rate_column(column, rows))?;
-    parquet.finish()
+    Ok(OutputEntry::hashed(path, parquet.finish()?))
 }
 
 fn rate_column(column: usize, rows: &[RateRow]) -> ArrayRef {

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
-use super::{OutputError, io_error};
+use super::{OutputEntry, OutputError, io_error};
 use crate::ingest::{InputFile, RejectSink, RowReject};
 
 /// Streams rejected rows into `rejects.csv` as ingest finds them.
@@ -27,7 +27,8 @@ impl RejectsWriter {
         })
     }
 
-    pub fn finish(self) -> Result<(), OutputError> {
+    /// Flush and sync the file; its manifest entry.
+    pub fn finish(self) -> Result<OutputEntry, OutputError> {
         let path = self.path;
         let file = self
             .writer
@@ -35,7 +36,8 @@ impl RejectsWriter {
             .map_err(|e| io_error(&path)(e.into_error()))?
             .into_inner()
             .map_err(|e| io_error(&path)(e.into_error()))?;
-        file.sync_all().map_err(io_error(&path))
+        file.sync_all().map_err(io_error(&path))?;
+        OutputEntry::of_file(&path)
     }
 }
 
