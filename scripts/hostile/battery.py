@@ -1207,6 +1207,21 @@ class Battery:
 
 CASES = []
 
+# Cases whose expectations (an exit code, the wording of a message, rows read) need a feature
+# that is not built yet. Such a case still FAILs on any panic, leak, lost or changed file,
+# staging left behind or memory over the limit; when only those expectations fail it is
+# XFAIL, and when it passes it is XPASS: then take it off this list.
+PENDING = {
+    "pdf_renamed_csv": "issue 15: say what a non-CSV file looks like",
+    "docx_zip_renamed_csv": "issue 15: say what a non-CSV file looks like",
+    "gzip_renamed_csv": "issue 15: say what a non-CSV file looks like",
+    "xlsx_name_as_outcome": "issue 15: workbooks as input",
+    "utf16_bom_tab_crlf": "issue 15: UTF-16 with a BOM",
+    "utf16_declared_utf16": "issue 15: encoding = \"utf-16\"",
+    "cr_only_line_ends_cp1251": "issue 15: bare CR line ends",
+}
+EXPECTATION_ONLY = re.compile(r"^(\[[^\]]*\] )?(exit -?\d+, expected|message does not match|rows_read \d+, expected)")
+
 
 def case(name, group=""):
     def deco(fn):
@@ -2218,7 +2233,7 @@ def main():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
-    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0, "XFAIL": 0, "XPASS": 0}
     t0 = time.monotonic()
     try:
         bat.setup_key()
@@ -2242,6 +2257,11 @@ def main():
                 c.cleanup()
                 if not a.keep and not c.mounts and not bat.mounted_under_base():
                     force_rmtree(c.dir)
+            if name in PENDING and status == "FAIL" and c.failures and all(
+                    EXPECTATION_ONLY.match(f) for f in c.failures):
+                status, detail = "XFAIL", f"{PENDING[name]}: {detail}"
+            elif name in PENDING and status == "PASS":
+                status, detail = "XPASS", f"passes now: take it off PENDING ({PENDING[name]})"
             counts[status] += 1
             info = f"({time.monotonic() - tc:.1f}s, peak {c.peak_kb // 1024} MiB)"
             line = f"{status} {name} {info}"
@@ -2255,7 +2275,8 @@ def main():
         counts["FAIL"] += 1
     finally:
         bat.cleanup()
-    print(f"{len(selected)} cases: {counts['PASS']} pass, {counts['FAIL']} fail, {counts['SKIP']} skip "
+    print(f"{len(selected)} cases: {counts['PASS']} pass, {counts['FAIL']} fail, {counts['SKIP']} skip, "
+          f"{counts['XFAIL']} pending (xfail), {counts['XPASS']} pending but passing "
           f"in {time.monotonic() - t0:.0f}s")
     return 1 if counts["FAIL"] else 0
 
