@@ -1,17 +1,21 @@
 //! Named fault points for the crash and disk-full tests (SPEC §9). Built only with the
 //! `failpoints` Cargo feature, which `cargo test` turns on for the binary the integration
-//! tests run and a release build never has; without it `point` is an empty function.
+//! tests run (through a dev-dependency, so `cargo build --release` of the binary never has
+//! it; `cargo test --release` does); without it `point` is an empty function.
 //!
 //! `FAILPOINTS="NAME=return"` makes the run abort at that point, the way `kill -9` would
 //! stop it (no destructor runs, nothing is cleaned up); `FAILPOINTS="NAME=return(enospc)"`
-//! makes it fail there as a full disk does. fail-rs's other actions and counts work too, e.g.
-//! `FAILPOINTS="ingest-chunk=2*off->return"` aborts at the third chunk.
+//! makes it fail there as a full disk does (except `ingest-chunk`, which only aborts, and the
+//! points after the swap, where the new outputs are already in place). fail-rs's other actions
+//! and counts work too, e.g. `FAILPOINTS="parquet-write=20*off->return(enospc)"` fails the
+//! 21st write of a Parquet file.
 
 use std::io;
 
 /// Every fault point, in the order a run passes them.
 pub const POINTS: &[&str] = &[
     "ingest-chunk",
+    "parquet-write",
     "after-rejects",
     "after-cases-parquet",
     "after-rates-parquet",

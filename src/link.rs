@@ -249,8 +249,8 @@ pub struct Linked {
     pub cases: Vec<LinkCase>,
     /// Bit `i` set when the accepted row with ordinal `i` was kept.
     kept: Vec<u64>,
-    /// Duplicate rows per input file, in the order of the files given to `dedupe`.
-    duplicates: Vec<u64>,
+    /// Every input file's rows accounted for, in the order of the files given to `dedupe`.
+    accounts: Vec<Counts>,
     details: KeptDetails,
 }
 
@@ -263,19 +263,10 @@ enum KeptDetails {
 }
 
 impl Linked {
-    /// Every file's rows accounted for: what ingest read and rejected, what dedupe found
-    /// twice, and the rest accepted. `files` are the ones given to `dedupe`.
-    pub fn accounts(&self, files: &[InputFile]) -> Vec<Counts> {
-        files
-            .iter()
-            .zip(&self.duplicates)
-            .map(|(f, &dups)| Counts {
-                rows_read: f.rows_read,
-                rows_accepted: f.rows_read - f.rows_rejected - dups,
-                rows_rejected: f.rows_rejected,
-                rows_duplicate: dups,
-            })
-            .collect()
+    /// Every file's rows accounted for, in the order of the files given to `dedupe`: what
+    /// ingest read and rejected, what dedupe found twice, and the rest accepted.
+    pub fn accounts(&self) -> &[Counts] {
+        &self.accounts
     }
 
     fn is_kept(&self, ordinal: usize) -> bool {
@@ -406,10 +397,20 @@ pub fn dedupe(store: CaseStore, files: &[InputFile]) -> Result<Linked, LinkError
         kept[c.ordinal as usize / 64] |= 1 << (c.ordinal % 64);
     }
     links.shrink_to_fit();
+    let accounts = files
+        .iter()
+        .zip(duplicates)
+        .map(|(f, dups)| Counts {
+            rows_read: f.rows_read,
+            rows_accepted: f.rows_read - f.rows_rejected - dups,
+            rows_rejected: f.rows_rejected,
+            rows_duplicate: dups,
+        })
+        .collect();
     Ok(Linked {
         cases: links,
         kept,
-        duplicates,
+        accounts,
         details,
     })
 }
@@ -472,7 +473,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let counts = linked.accounts(files);
+        let counts = linked.accounts().to_vec();
         (linked, kept, counts)
     }
 

@@ -2,7 +2,8 @@
 //! file of its own here (`cases`, `rates`, `rejects`, `html`, `manifest`), and each writer
 //! gives back the output's manifest entry; `parquet_file` is the one
 //! Parquet writer; `publish` owns the output folder: its lock, the staging folder the outputs
-//! are written into, and the atomic swap that puts them in place. Nothing here computes a
+//! are written into, and the atomic swap that puts them in place; `ownership` decides which
+//! folders a run may replace. Nothing here computes a
 //! figure or reads an export: what to write arrives from the earlier stages.
 
 use std::fs::File;

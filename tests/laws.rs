@@ -104,10 +104,10 @@ proptest! {
         )
         .unwrap();
         let linked = link::dedupe(store, &ingested.files).unwrap();
-        let accounts = linked.accounts(&ingested.files);
+        let accounts = linked.accounts();
         let cases = &linked.cases;
         let mut accepted = 0;
-        for ((file, counts), rows) in ingested.files.iter().zip(&accounts).zip([&a_rows, &b_rows]) {
+        for ((file, counts), rows) in ingested.files.iter().zip(accounts).zip([&a_rows, &b_rows]) {
             prop_assert_eq!(file.rows_read, (rows.len() + repeat.min(rows.len())) as u64);
             prop_assert_eq!(counts.rows_read, file.rows_read);
             prop_assert_eq!(counts.rows_rejected, file.rows_rejected);

@@ -25,9 +25,26 @@ fn spawn_run(dir: &Path, pipeline: &Path, out: &str, as_of: &str) -> Child {
 }
 
 /// The output folder holds exactly one run's outputs, whole: every file the manifest lists
-/// has the checksum the manifest gives.
+/// has the checksum the manifest gives, and nothing else is there.
 fn assert_whole(out: &Path) -> String {
     let m = manifest(out);
+    let mut listed: Vec<String> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .chain(["manifest.json".to_string()])
+        .collect();
+    listed.sort();
+    let mut present: Vec<String> = fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    present.sort();
+    assert_eq!(
+        present, listed,
+        "the output folder holds exactly the listed outputs"
+    );
     for entry in m["outputs"].as_array().unwrap() {
         let name = entry["path"].as_str().unwrap();
         let sha = outcomes::output::sha256_file(&out.join(name)).unwrap();

@@ -158,7 +158,29 @@ fn the_sample_pipeline_runs_and_accounts_for_every_row() {
     assert_eq!(manifest["demo_key"], true);
 
     let cases = read_parquet(&out.join("cases.parquet"));
+    // SPEC §6, written out here rather than taken from the writer's own list.
     let names = cases.get_column_names();
+    assert_eq!(
+        names,
+        [
+            "child",
+            "family",
+            "case",
+            "region",
+            "municipality",
+            "office",
+            "case_type",
+            "opened",
+            "closed",
+            "outcome",
+            "placement_type",
+            "placement_region",
+            "birth_year",
+            "sex",
+            "source",
+            "source_line"
+        ]
+    );
     assert_eq!(names, outcomes::output::CASES_COLUMNS);
     assert_eq!(cases.height() as u64, accepted);
 
@@ -172,6 +194,22 @@ fn the_sample_pipeline_runs_and_accounts_for_every_row() {
 
     let rates = read_parquet(&out.join("rates.parquet"));
     let names = rates.get_column_names();
+    assert_eq!(
+        names,
+        [
+            "measure",
+            "region",
+            "region_name_bg",
+            "region_name_en",
+            "year",
+            "numerator",
+            "denominator",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "status"
+        ]
+    );
     assert_eq!(names, outcomes::output::RATES_COLUMNS);
 
     assert_no_personal_data(&repo().join("pipelines/sample.toml"), &out, &console);

@@ -106,7 +106,7 @@ fn read_all(
     }
     let ingested = result?;
     let linked = link::dedupe(store, &ingested.files).context("linking the cases")?;
-    let accounts = linked.accounts(&ingested.files);
+    let accounts = linked.accounts().to_vec();
     Ok(Read {
         linked,
         ingested,

@@ -154,3 +154,107 @@ fn hex_column(cases: &[Case], value: impl Fn(&Case) -> Option<&Pseudonym>) -> Ar
             .expect("hex digits are ASCII and every present value is 32 of them"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::fs::File;
+    use std::path::PathBuf;
+
+    use arrow_array::cast::AsArray;
+    use arrow_schema::DataType;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+    use crate::model::{CaseType, Outcome, Sex};
+
+    fn case(i: u64) -> Case {
+        let odd = i % 2 == 1;
+        Case {
+            child: [i as u8; 16],
+            family: odd.then_some([7; 16]),
+            case: None,
+            region: (i % 28) as u8,
+            municipality: odd.then_some(3),
+            office: (i % 2) as u32,
+            case_type: CaseType::Prevention,
+            opened: 19_000 + i as i32,
+            closed: odd.then_some(19_100),
+            outcome: odd.then_some(Outcome::StayedWithFamily),
+            placement_type: None,
+            placement_region: None,
+            birth_year: odd.then_some(2015),
+            sex: odd.then_some(Sex::F),
+            file: 0,
+            line: i + 2,
+        }
+    }
+
+    fn write(path: &Path, batches: &[Vec<Case>]) -> OutputEntry {
+        let offices = ["ОЗД Варна".to_string(), "NGO".to_string()];
+        let files = [InputFile {
+            source: 0,
+            path: PathBuf::from("x.csv"),
+            display: "s/x.csv".into(),
+            sha256: String::new(),
+            encoding: "utf-8",
+            delimiter: b',',
+            rows_read: 0,
+            rows_rejected: 0,
+            reject_counts: BTreeMap::new(),
+        }];
+        let mut writer = CasesWriter::create(path, &offices, &files).unwrap();
+        for batch in batches {
+            writer.write(batch).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn each_batch_is_a_row_group_of_plain_types_hashed_as_written_and_rewritten_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        let batches: Vec<Vec<Case>> = [5u64, 3, 4]
+            .iter()
+            .scan(0u64, |start, &n| {
+                let batch = (*start..*start + n).map(case).collect();
+                *start += n;
+                Some(batch)
+            })
+            .collect();
+        let path = dir.path().join("cases.parquet");
+        let entry = write(&path, &batches);
+        assert_eq!(entry.path, "cases.parquet");
+        assert_eq!(entry.sha256, crate::output::sha256_file(&path).unwrap());
+
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(builder.metadata().num_row_groups(), 3);
+        let schema = builder.schema().clone();
+        for field in schema.fields() {
+            let expected = match field.name().as_str() {
+                "opened" | "closed" => DataType::Date32,
+                "birth_year" => DataType::Int32,
+                "source_line" => DataType::Int64,
+                _ => DataType::Utf8,
+            };
+            assert_eq!(field.data_type(), &expected, "{}", field.name());
+        }
+        let rows: Vec<_> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+        assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 12);
+        let families: usize = rows
+            .iter()
+            .map(|b| b.column_by_name("family").unwrap().null_count())
+            .sum();
+        assert_eq!(families, 6, "the even-numbered cases have no family");
+        let child = rows[0].column_by_name("child").unwrap().as_string::<i32>();
+        assert_eq!(child.value(1), "01010101010101010101010101010101");
+        let office = rows[0].column_by_name("office").unwrap().as_string::<i32>();
+        assert_eq!(office.value(0), "ОЗД Варна");
+
+        let again = dir.path().join("again.parquet");
+        write(&again, &batches);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(&again).unwrap()
+        );
+    }
+}

@@ -12,6 +12,16 @@ use std::path::{Path, PathBuf};
 /// pipeline's `out_dir` names the wrong place.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
+    #[error("the output folder's name is empty\nhint: give --out a folder, e.g. reports/national")]
+    NoName,
+    #[error(
+        "{target} does not exist and names no folder of its own\nhint: give --out the folder to write, e.g. reports/national"
+    )]
+    DoesNotExist { target: PathBuf },
+    #[error(
+        "{target} is a link to a folder that does not exist; refusing to replace it\nhint: make the folder it points to, or give --out the folder itself"
+    )]
+    DanglingLink { target: PathBuf },
     #[error(
         "{target} is the root folder; refusing to use it as the output folder\nhint: choose a folder of its own with --out, e.g. reports/national"
     )]
@@ -75,6 +85,26 @@ pub fn check_place(target: &Path) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Refuse to make `parent` (and the folders above it) for a new output folder unless the
+/// nearest folder that exists can be written.
+pub fn check_creatable(parent: &Path) -> Result<(), Refusal> {
+    let existing = parent
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.is_dir())
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .unwrap_or(Path::new("/"));
+    writable(existing).map_err(|e| Refusal::NotWritable {
+        target: existing.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 /// Refuse an existing `target` that is not the program's: a file, or a folder holding
 /// anything its manifest (written by `outcomes`) does not list by name.
 pub fn check_ours(target: &Path) -> Result<(), Refusal> {
@@ -82,7 +112,14 @@ pub fn check_ours(target: &Path) -> Result<(), Refusal> {
         target: target.to_path_buf(),
         reason: e.to_string(),
     };
-    let meta = match fs::metadata(target) {
+    // A link inside or as the folder is not followed: a dangling one is not "missing".
+    let meta = match fs::symlink_metadata(target).and_then(|m| {
+        if m.file_type().is_symlink() {
+            fs::metadata(target)
+        } else {
+            Ok(m)
+        }
+    }) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(refuse_io(e)),
@@ -131,11 +168,11 @@ fn listed_outputs(dir: &Path) -> Result<Vec<String>, &'static str> {
     let outputs = manifest["outputs"]
         .as_array()
         .ok_or("its manifest.json lists no outputs")?;
+    // Compared with the names of the folder's own entries only, so a listed path such as
+    // `../notes.txt` can never claim a file elsewhere.
     Ok(outputs
         .iter()
         .filter_map(|o| o["path"].as_str())
-        // Only plain names: a manifest never lists a path outside its own folder.
-        .filter(|p| !p.contains('/') && *p != "." && *p != "..")
         .map(str::to_string)
         .collect())
 }
@@ -277,11 +314,47 @@ mod tests {
     }
 
     #[test]
-    fn a_manifest_cannot_claim_files_outside_its_folder() {
+    fn a_manifest_cannot_claim_files_by_another_spelling() {
         let root = tempfile::tempdir().unwrap();
-        fs::write(root.path().join("notes.txt"), "keep").unwrap();
-        manifest_listing(root.path(), &["../notes.txt", "./notes.txt/.."]);
-        assert!(check_ours(root.path()).is_err());
+        let dir = root.path().join("out");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("notes.txt"), "keep").unwrap();
+        manifest_listing(&dir, &["./notes.txt", "../out/notes.txt", "NOTES.TXT"]);
+        assert!(matches!(
+            check_ours(&dir),
+            Err(Refusal::ForeignFile { file, .. }) if file == "notes.txt"
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_folder_is_not_a_file_the_program_wrote() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        fs::create_dir(&dir).unwrap();
+        fs::write(root.path().join("thesis.docx"), "mine").unwrap();
+        std::os::unix::fs::symlink(root.path().join("thesis.docx"), dir.join("report.html"))
+            .unwrap();
+        manifest_listing(&dir, &["report.html"]);
+        assert!(matches!(check_ours(&dir), Err(Refusal::ForeignFile { .. })));
+    }
+
+    #[test]
+    fn a_new_folder_needs_a_writable_place_to_be_made_in() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(check_creatable(&root.path().join("a/b/c")).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let locked = root.path().join("locked");
+            fs::create_dir(&locked).unwrap();
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
+            // SAFETY: geteuid has no arguments and cannot fail. Root writes anywhere.
+            if unsafe { libc::geteuid() } != 0 {
+                assert!(check_creatable(&locked.join("a/b")).is_err());
+            }
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+        }
     }
 
     #[test]

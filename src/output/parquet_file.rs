@@ -36,7 +36,7 @@ use crate::pseudonym::to_hex;
 pub enum ParquetWriteError {
     #[error("writing {path}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Encode { path: PathBuf, source: ParquetError },
     #[error("writing {path}: the writer thread stopped unexpectedly")]
     WriterStopped { path: PathBuf },
@@ -48,7 +48,7 @@ pub enum Storage {
     /// Dictionary-encoded in the file: a column with few distinct values (labels, dates,
     /// years), where the dictionary makes the column a fraction of its plain size.
     Dictionary,
-    /// Written plainly: pseudonyms, numbers, dates, anything with many distinct values.
+    /// Written plainly: pseudonyms, line numbers, rates: anything with many distinct values.
     Plain,
 }
 
@@ -153,6 +153,7 @@ const WRITEBACK_EVERY: usize = 64 << 20;
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::fault::point("parquet-write")?;
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.unsynced += n;
@@ -317,14 +318,17 @@ fn append_row_groups(
         }
         row_group.close().map_err(encode_error)?;
     }
-    let mut sink = file_writer.into_inner().map_err(encode_error)?;
+    // `finish` writes the footer and flushes through to the file, keeping an I/O error (a full
+    // disk) as such; `into_inner` would turn a failed last flush into plain text.
+    file_writer.finish().map_err(encode_error)?;
+    let sink = file_writer.inner_mut();
     let io_error = |source| ParquetWriteError::Io {
         path: path.to_path_buf(),
         source,
     };
     sink.file.flush().map_err(io_error)?;
     sink.file.get_ref().sync_all().map_err(io_error)?;
-    Ok(to_hex(&sink.hasher.finalize()))
+    Ok(to_hex(&std::mem::take(&mut sink.hasher).finalize()))
 }
 
 /// Ask the kernel to start writing `file`'s dirty pages to disk now, without waiting.

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use tracing::warn;
 
-use super::{OutputError, io_error, ownership};
+use super::ownership::{self, Refusal};
+use super::{OutputError, io_error};
 use crate::fault;
 
 /// The output directory of one run: holds the lock, and a staging directory that becomes the
@@ -34,23 +35,26 @@ impl OutputDir {
     /// directory. Refuses (exit 2) a place no run can own and a folder that is not the
     /// program's (SPEC §9); fails (exit 1) when another run holds the lock.
     pub fn acquire(target: &Path) -> Result<OutputDir, OutputError> {
-        let target = if target.file_name().is_none() {
-            // `reports/x/.`, `..` or `/`: name the folder itself.
-            std::path::absolute(target).map_err(io_error(target))?
-        } else {
-            target.to_path_buf()
-        };
+        if target.as_os_str().is_empty() {
+            return Err(Refusal::NoName.into());
+        }
+        let target = std::path::absolute(target).map_err(io_error(target))?;
         // Work on the real folder: a symlinked output folder keeps its link (the swap replaces
         // what it points to), and every spelling of one folder shares one lock.
         let target = match fs::canonicalize(&target) {
             Ok(real) => real,
             Err(_) => {
-                let parent = target
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
+                // A folder still to be made: it needs a name of its own (not `missing/..`),
+                // may not be a link to nowhere, and its parents are made only once the place
+                // is known to be one a run may own.
+                let (Some(name), Some(parent)) = (target.file_name(), target.parent()) else {
+                    return Err(Refusal::DoesNotExist { target }.into());
+                };
+                if fs::symlink_metadata(&target).is_ok() {
+                    return Err(Refusal::DanglingLink { target }.into());
+                }
+                ownership::check_creatable(parent)?;
                 fs::create_dir_all(parent).map_err(io_error(parent))?;
-                let name = target.file_name().unwrap_or_default().to_os_string();
                 fs::canonicalize(parent)
                     .map_err(io_error(parent))?
                     .join(name)
@@ -118,7 +122,16 @@ impl OutputDir {
             }
         }
         sync_dir(&self.staging)?;
+        // The staging folder holds only what the manifest lists (a scratch file that could not
+        // be removed would make every later run refuse the folder).
+        ownership::check_ours(&self.staging).map_err(|refusal| OutputError::Io {
+            path: self.staging.clone(),
+            source: io::Error::other(refusal.to_string()),
+        })?;
         fault::point("before-swap").map_err(io_error(&self.staging))?;
+        // A file someone put in the output folder during the run is not the program's: refuse
+        // now, with the previous outputs untouched, rather than delete it with them.
+        ownership::check_ours(&self.target)?;
         let previous = if self.target.exists() {
             match exchange(&self.staging, &self.target) {
                 // The staging path now holds the previous outputs.
@@ -130,7 +143,11 @@ impl OutputDir {
                     );
                     let old = sibling(&self.target, "old");
                     fs::rename(&self.target, &old).map_err(io_error(&self.target))?;
-                    fs::rename(&self.staging, &self.target).map_err(io_error(&self.staging))?;
+                    if let Err(e) = fs::rename(&self.staging, &self.target) {
+                        // Put the previous outputs back: never neither old nor new.
+                        let _ = fs::rename(&old, &self.target);
+                        return Err(io_error(&self.staging)(e));
+                    }
                     Some(old)
                 }
                 Err(e) => return Err(io_error(&self.target)(e)),
@@ -147,9 +164,26 @@ impl OutputDir {
         if let Err(e) = sync_dir(parent) {
             warn!("the new outputs are in place, but syncing their folder failed: {e}");
         }
-        fault::point("after-swap").map_err(io_error(&self.target))?;
+        // (Past the swap a fault point can only abort: the new outputs are in place.)
+        let _ = fault::point("after-swap");
         if let Some(previous) = previous {
-            fault::point("before-cleanup").map_err(io_error(&previous))?;
+            let _ = fault::point("before-cleanup");
+            // Checked again in case a file appeared between the check above and the swap.
+            if let Err(refusal) = ownership::check_ours(&previous) {
+                let kept = sibling(&self.target, &format!("previous-{}", std::process::id()));
+                let kept = kept.with_file_name(
+                    kept.file_name()
+                        .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                        .unwrap_or_default(),
+                );
+                let _ = fs::rename(&previous, &kept);
+                warn!(
+                    "the new outputs are in place in {}; the previous ones are kept in {} and not deleted, because {refusal}",
+                    self.target.display(),
+                    kept.display()
+                );
+                return Ok(());
+            }
             if let Err(e) = fs::remove_dir_all(&previous) {
                 warn!(
                     "the new outputs are in place in {}, but the previous ones could not be removed from {}: {e}; the next run removes them",
@@ -297,6 +331,72 @@ mod tests {
             .filter(|n| n.contains("staging") || n.contains(".old"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_file_added_to_the_output_folder_during_the_run_is_kept_and_the_run_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let run = OutputDir::acquire(&target).unwrap();
+        manifest(run.staging(), &["a.txt"]);
+        fs::write(run.staging().join("a.txt"), "first").unwrap();
+        run.publish().unwrap();
+
+        let run = OutputDir::acquire(&target).unwrap();
+        manifest(run.staging(), &["a.txt"]);
+        fs::write(run.staging().join("a.txt"), "second").unwrap();
+        // A director opens the workbook while the nightly run writes.
+        fs::write(target.join("~$rates.xlsx"), "lock").unwrap();
+        let err = run.publish().unwrap_err();
+        assert!(matches!(err, OutputError::Refused(_)), "{err}");
+        assert_eq!(
+            fs::read_to_string(target.join("~$rates.xlsx")).unwrap(),
+            "lock"
+        );
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
+    }
+
+    #[test]
+    fn a_staged_file_the_manifest_does_not_list_is_never_published() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("out");
+        let run = OutputDir::acquire(&target).unwrap();
+        manifest(run.staging(), &["a.txt"]);
+        fs::write(run.staging().join("a.txt"), "first").unwrap();
+        fs::write(run.staging().join(".cases.scratch"), "left over").unwrap();
+        let err = run.publish().unwrap_err();
+        assert!(
+            matches!(err, OutputError::Io { .. }),
+            "an internal failure, exit 1: {err}"
+        );
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn odd_spellings_of_a_missing_folder_are_refused_without_making_anything() {
+        let root = tempfile::tempdir().unwrap();
+        let err = OutputDir::acquire(&root.path().join("missing/.."))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, OutputError::Refused(Refusal::DoesNotExist { .. })),
+            "{err}"
+        );
+        assert!(!root.path().join("missing").exists());
+        assert!(matches!(
+            OutputDir::acquire(Path::new("")).err().unwrap(),
+            OutputError::Refused(Refusal::NoName)
+        ));
+        #[cfg(unix)]
+        {
+            let link = root.path().join("link");
+            std::os::unix::fs::symlink(root.path().join("nowhere"), &link).unwrap();
+            let err = OutputDir::acquire(&link).err().unwrap();
+            assert!(
+                matches!(err, OutputError::Refused(Refusal::DanglingLink { .. })),
+                "{err}"
+            );
+        }
     }
 
     #[test]
