@@ -108,11 +108,20 @@ pub fn sniff_encoding(head: &[u8], choice: EncodingChoice) -> Decoding {
     }
 }
 
-/// Guess the delimiter from the first line: the most frequent of `;` `,` tab outside quotes.
+/// Guess the delimiter from the header line: the most frequent of `;` `,` tab outside quotes
+/// in the first line that is not blank (blank lines before the header are skipped, as ingest
+/// skips them).
 pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut start = 0;
+    while let Some(len) = memchr::memchr(b'\n', &head[start..]) {
+        if !head[start..start + len].iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        start += len + 1;
+    }
     let mut counts = [0usize; 3];
     let mut quoted = false;
-    for &b in head {
+    for &b in &head[start..] {
         match b {
             b'"' => quoted = !quoted,
             b'\n' | b'\r' if !quoted => break,
@@ -165,8 +174,7 @@ pub struct Export<'p, R> {
     /// The header's fields as raw bytes, in the file's encoding (blank lines before it skipped).
     pub header: Vec<Vec<u8>>,
     /// The file ended inside a quote the header opened, so the header holds every line after
-    /// it (the rows, too). `inspect` refuses such a file; the pipeline reads it as it always
-    /// has, and then usually misses a mapped column.
+    /// it (the rows, too). `inspect` and the pipeline both refuse such a file.
     pub header_unclosed: bool,
     /// Line breaks before the body's first byte: blank lines, and the header's own.
     pub header_lines: u64,
@@ -491,6 +499,16 @@ mod tests {
             assert_eq!(header, ["id", "ty\npe"], "chunks of {chunk_bytes}");
             assert_eq!((lines, body.as_slice()), (2, &b"A,b\nC,d"[..]));
         }
+    }
+
+    #[test]
+    fn the_delimiter_is_sniffed_from_the_header_line_not_a_blank_line_before_it() {
+        for text in [&b"\nid;type\nA;b\n"[..], b" \r\n\t\nid;type\nA;b\n"] {
+            let (_, _, delimiter, header, _, _) = open_bytes(text, CHUNK_BYTES);
+            assert_eq!(delimiter, b';');
+            assert_eq!(header, ["id", "type"]);
+        }
+        assert_eq!(sniff_delimiter(b"\n\na\tb\tc\n"), b'\t');
     }
 
     #[test]

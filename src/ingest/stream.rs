@@ -362,10 +362,15 @@ pub(super) fn ingest_export<R: Read + Send>(
         has_bom,
         delimiter,
         header,
-        header_unclosed: _,
+        header_unclosed,
         header_lines,
         mut body,
     } = export;
+    if header_unclosed {
+        return Err(IngestError::HeaderQuoteNeverClosed {
+            path: ctx.path.to_path_buf(),
+        });
+    }
     let display = format!(
         "{}/{}",
         ctx.source.name,

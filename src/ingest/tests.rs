@@ -233,3 +233,15 @@ fn crlf_blank_lines_and_a_last_line_without_a_break() {
     assert_eq!(file.rows_read, 2);
     assert_eq!(cases.iter().map(|c| c.line).collect::<Vec<_>>(), vec![2, 5]);
 }
+
+/// A quote opened in the header's last column and never closed makes the header hold every
+/// row: the mapped columns are all there, so without this check the file read as 0 rows.
+#[test]
+fn a_header_quote_that_never_closes_before_the_end_of_the_file_is_an_error() {
+    let text = "id,type,opened,closed,outcome,\"notes\nA1,prevention,01.02.2020,,,x\n";
+    let err = ingest_with(text.as_bytes(), Cuts::default(), &mut DiscardRejects).unwrap_err();
+    assert!(
+        matches!(err, IngestError::HeaderQuoteNeverClosed { .. }),
+        "{err}"
+    );
+}
