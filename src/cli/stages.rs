@@ -76,9 +76,6 @@ fn read_all(
     let pseudonymizer = prepared.key.pseudonymizer();
     let progress = progress_bar(&prepared.pipeline, common);
     let report = |file: &InputFile, bytes: u64| {
-        // Called after each chunk of a file: a crash test aborts here, in the middle of
-        // ingest. (In a release build this does nothing.)
-        let _ = crate::fault::point("ingest-chunk");
         if let Some((bar, start)) = &progress {
             bar.set_position(start.get(&file.path).copied().unwrap_or(0) + bytes);
             bar.set_message(file.display.clone());
