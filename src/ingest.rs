@@ -1,7 +1,7 @@
 //! Ingest (SPEC §2): find each source's files, decode them (UTF-8 or Windows-1251), map their
 //! columns onto the canonical fields, validate every row and pseudonymize its identifiers.
-//! Raw values never leave ingest except as pseudonyms, vocabulary values, or quoted
-//! non-personal labels in rejects. One job a file, in the order bytes flow:
+//! Raw values never leave ingest except as pseudonyms and vocabulary values; a reject message
+//! quotes none. One job a file, in the order bytes flow:
 //!
 //! - `source`: lists a source's files and opens each export: byte-order mark, encoding,
 //!   delimiter, header; the only place that opens a file or decides how one is written.
@@ -9,7 +9,7 @@
 //! - `stream`: cuts a file into chunks and pieces, parses them in parallel, merges in order.
 //! - `header`: maps the header's columns onto fields; rows without the header's shape.
 //! - `validate`: one record into a `Case` or a `RowReject`; `memo` remembers resolved values.
-//! - `reject`: reject reasons, sinks, the summary, and what a reject message may quote.
+//! - `reject`: reject reasons, sinks and the summary.
 //! - `error`: `IngestError`, a problem with a whole file or source.
 //! - `sample`: the head of an export for `inspect`, read through `source` and `records`.
 //!

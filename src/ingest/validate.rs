@@ -1,6 +1,7 @@
 //! Validating one record of the header's width: SPEC §2's checks in field order, giving a
 //! `Case` (identifiers pseudonymized, labels resolved) or the first problem as a `RowReject`.
-//! It keeps no raw text; what a message may quote is `reject`'s rule.
+//! It keeps no raw text, and no message it writes quotes a value (SPEC §2): each names the
+//! column, the reason and the rule.
 
 use std::borrow::Cow;
 
@@ -8,7 +9,7 @@ use super::Decoding;
 use super::header::ColumnIndex;
 use super::memo::Memo;
 use super::records::Record;
-use super::reject::{self, RejectReason, RowReject};
+use super::reject::{RejectReason, RowReject};
 use crate::config::{Field, IdScheme, LabelMap, Source};
 use crate::dates::{self, DateError};
 use crate::model::{Case, Day, RegionIdx, Vocabulary};
@@ -119,7 +120,6 @@ impl<'a> RowContext<'a> {
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
-        let shown = || reject::shown(field, &text);
         let day = dates::parse_date(&text, &self.source.date_formats).map_err(|e| {
             let formats: Vec<&str> = self.source.date_formats.iter().map(|f| f.text()).collect();
             match e {
@@ -127,33 +127,26 @@ impl<'a> RowContext<'a> {
                     Some(field),
                     RejectReason::ImpossibleDate,
                     format!(
-                        "{}{} is not a calendar date between 1900 and 2100",
+                        "{} holds a date that is not a calendar date between 1900 and 2100 (formats tried: {formats:?})",
                         self.column_label(field),
-                        shown()
                     ),
                 ),
                 DateError::Unparseable => self.reject(
                     Some(field),
                     RejectReason::UnparseableDate,
                     format!(
-                        "{}{} matches none of the date formats {formats:?}",
+                        "{} holds a value that matches none of the date formats tried: {formats:?}",
                         self.column_label(field),
-                        shown()
                     ),
                 ),
             }
         })?;
         if day > self.as_of {
-            let when = if reject::may_show(field) {
-                format!(" {}", dates::from_day(day))
-            } else {
-                String::new()
-            };
             return Err(self.reject(
                 Some(field),
                 RejectReason::DateAfterAsOf,
                 format!(
-                    "{}{when} is after the as-of date {}",
+                    "{} holds a date after the as-of date {}",
                     self.column_label(field),
                     dates::from_day(self.as_of)
                 ),
@@ -162,13 +155,27 @@ impl<'a> RowContext<'a> {
         Ok(Some(day))
     }
 
-    fn unknown_label(&self, field: Field, text: &str) -> RowReject {
-        let shown = reject::shown(field, text);
+    /// The reject of a label that is not mapped. It names the column and where to map it,
+    /// never the label: the labels themselves are listed once at the end of the run.
+    fn unknown_label(&self, field: Field) -> RowReject {
         self.reject(
             Some(field),
             RejectReason::UnknownLabel,
             format!(
-                "{}: label{shown} is not mapped; add it under [sources.values.{}] in the pipeline file",
+                "{}: the label is not mapped; add it under [sources.values.{}] in the pipeline file (unmapped labels are listed at the end of the run)",
+                self.column_label(field),
+                field.name()
+            ),
+        )
+    }
+
+    /// The reject of a region that is not an oblast: the column and where to map it.
+    fn unknown_region(&self, field: Field) -> RowReject {
+        self.reject(
+            Some(field),
+            RejectReason::UnknownRegion,
+            format!(
+                "{}: the value is not an oblast code, NUTS-3 code or name; map it under [sources.values.{}] in the pipeline file (unmapped values are listed at the end of the run)",
                 self.column_label(field),
                 field.name()
             ),
@@ -186,7 +193,7 @@ impl<'a> RowContext<'a> {
             Some(text) => labels
                 .get(&text)
                 .map(Some)
-                .ok_or_else(|| self.unknown_label(field, &text)),
+                .ok_or_else(|| self.unknown_label(field)),
             None => Ok(None),
         }
     }
@@ -206,7 +213,7 @@ impl<'a> RowContext<'a> {
                 .get(&text)
                 .or_else(|| reference::find_municipality(&text, region))
                 .map(Some)
-                .ok_or_else(|| self.unknown_label(Field::Municipality, &text)),
+                .ok_or_else(|| self.unknown_label(Field::Municipality)),
         }
     }
 
@@ -226,18 +233,7 @@ impl<'a> RowContext<'a> {
             .get(&text)
             .or_else(|| reference::find_region(&text))
             .map(Some)
-            .ok_or_else(|| {
-                self.reject(
-                    Some(field),
-                    RejectReason::UnknownRegion,
-                    format!(
-                        "{}: {} is not an oblast code, NUTS-3 code or name; map it under [sources.values.{}]",
-                        self.column_label(field),
-                        reject::quote(&text),
-                        field.name()
-                    ),
-                )
-            })
+            .ok_or_else(|| self.unknown_region(field))
     }
 
     fn pseudonym(
@@ -354,9 +350,9 @@ impl<'a> RowContext<'a> {
                 Some(Field::Closed),
                 RejectReason::ClosedBeforeOpened,
                 format!(
-                    "the case closed on {} before it opened on {}",
-                    dates::from_day(c),
-                    dates::from_day(opened)
+                    "{} holds a date before {}: a case cannot close before it opens",
+                    self.column_label(Field::Closed),
+                    self.column_label(Field::Opened)
                 ),
             ));
         }
