@@ -9,6 +9,7 @@
 //! - `stream`: cuts a file into chunks and pieces, parses them in parallel, merges in order.
 //! - `header`: maps the header's columns onto fields; rows without the header's shape.
 //! - `validate`: one record into a `Case` or a `RowReject`; `memo` remembers resolved values.
+//! - `unmapped`: the values no value map resolves, tallied and summarized per source.
 //! - `reject`: reject reasons, sinks and the summary.
 //! - `error`: `IngestError`, a problem with a whole file or source.
 //! - `sample`: the head of an export for `inspect`, read through `source` and `records`.
@@ -27,6 +28,7 @@ mod reject;
 mod sample;
 mod source;
 mod stream;
+mod unmapped;
 mod validate;
 
 #[cfg(test)]
@@ -36,12 +38,13 @@ pub use error::IngestError;
 pub use reject::{DiscardRejects, RejectReason, RejectSink, RowReject, reject_summary};
 pub use sample::{Sample, sample_file};
 pub use source::{Decoding, list_files, sniff_delimiter, sniff_encoding};
+pub use unmapped::{Distinct, Listing, NotLabels, UnmappedColumn};
 
 use crate::config::{Field, Pipeline};
 use crate::model::{Case, Day};
 use crate::pseudonym::Pseudonymizer;
 use source::{ChunkPool, Declared};
-use stream::{Cuts, FileContext, OfficeTable};
+use stream::{Cuts, FileContext, OfficeTable, SourceTally};
 
 /// One input file and its accounting.
 #[derive(Debug, Clone)]
@@ -75,12 +78,16 @@ impl CaseSink for Vec<Case> {
     }
 }
 
-/// What ingest hands on besides the cases: the files they came from and the office names.
+/// What ingest hands on besides the cases: the files they came from, the office names, and
+/// the unmapped values of each source.
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub files: Vec<InputFile>,
     /// Office names, indexed by `Case::office`.
     pub offices: Vec<String>,
+    /// Per source and column, in pipeline order then field order: the values no value map
+    /// resolved (listed only for the console and log; the report gives only their number).
+    pub unmapped: Vec<UnmappedColumn>,
 }
 
 /// Read every source of `pipeline`, in order, pseudonymizing with `pseudonymizer`, and hand
@@ -96,6 +103,11 @@ pub fn ingest(
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
     let mut offices = OfficeTable::default();
+    let mut tallies: Vec<SourceTally> = pipeline
+        .sources
+        .iter()
+        .map(|_| SourceTally::default())
+        .collect();
     let pool = ChunkPool::default();
     let cuts = Cuts::default();
     for (source_idx, path) in list_files(pipeline)? {
@@ -114,12 +126,18 @@ pub fn ingest(
             export,
             cases,
             &mut offices,
+            &mut tallies[source_idx],
             sink,
             progress,
         )?;
         out.files.push(file);
     }
     out.offices = offices.names;
+    out.unmapped = tallies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.unmapped.summarize(i, pipeline.min_count))
+        .collect();
     Ok(out)
 }
 
@@ -151,6 +169,7 @@ pub fn ingest_bytes(
         export,
         &mut cases,
         &mut OfficeTable::default(),
+        &mut SourceTally::default(),
         &mut DiscardRejects,
         &|_: &InputFile, _: u64| {},
     )?;

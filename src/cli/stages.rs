@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
 
-use super::console::{log_accounting, progress_bar};
+use super::console::{log_accounting, log_unmapped, progress_bar};
 use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit};
 use crate::config::{self, Lang, Pipeline};
 use crate::dates;
@@ -111,6 +111,7 @@ pub(super) fn check(args: CheckArgs) -> Result<u8> {
         ingested.files.len(),
         linked.cases.len()
     );
+    log_unmapped(&prepared.pipeline, &ingested.unmapped);
     Ok(if over.is_empty() {
         exit::OK
     } else {
@@ -352,5 +353,6 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         cases_time.as_secs_f64(),
         rates_time.as_secs_f64()
     );
+    log_unmapped(pipeline, &ingested.unmapped);
     Ok(exit_status)
 }

@@ -40,6 +40,15 @@ pub enum IngestError {
         "{path}: a quote (\") in the header line is never closed, so the header runs to the end of the file\nhint: fix the header's quotes and export again"
     )]
     HeaderQuoteNeverClosed { path: PathBuf },
+    #[error(
+        "{path}: column \"{column}\" (mapped to `office`) of source \"{source_name}\" holds more than {max} distinct values: it does not look like office names, which are written to cases.parquet\nhint: check the `office` line under [sources.columns]; map the office's own names under [sources.values.office], or set `office = \"...\"` for the source instead of a column"
+    )]
+    NotOfficeNames {
+        path: PathBuf,
+        source_name: String,
+        column: String,
+        max: usize,
+    },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]

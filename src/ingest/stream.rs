@@ -9,7 +9,7 @@
 //! it then ends inside a record (`PieceEnd::unfinished_at`), and the merge re-reads from that
 //! record on, in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -20,9 +20,10 @@ use super::memo::Memo;
 use super::records::{OpenRecord, PieceEnd, Record, Splitter};
 use super::reject::{RejectSink, RowReject};
 use super::source::{self, Chunk, ChunkPool, Export};
+use super::unmapped::Unmapped;
 use super::validate::RowContext;
 use super::{CaseSink, IngestError, InputFile};
-use crate::config::Source;
+use crate::config::{Field, Source};
 use crate::model::{Case, Day};
 use crate::pseudonym::{Pseudonymizer, to_hex};
 
@@ -83,6 +84,18 @@ impl OfficeTable {
     }
 }
 
+/// The most distinct office names one source may have: more, and the office column does not
+/// hold office names (SPEC §2), which would go into `cases.parquet`.
+pub(super) const MAX_OFFICES: usize = 500;
+
+/// What ingest keeps of one source across its files: its unmapped values and which of the
+/// run's office names its cases have.
+#[derive(Default)]
+pub(super) struct SourceTally {
+    pub(super) unmapped: Unmapped,
+    offices: HashSet<u32>,
+}
+
 /// One file to read: the source it belongs to, its place in the run, and the piece size.
 pub(super) struct FileContext<'a> {
     pub(super) source: &'a Source,
@@ -126,16 +139,19 @@ enum ParsedRow {
 struct PieceResult {
     rows: Vec<ParsedRow>,
     offices: Vec<String>,
+    unmapped: Unmapped,
     end: PieceEnd,
 }
 
-/// The rows of a piece as they are parsed, with the piece's office names and memo.
+/// The rows of a piece as they are parsed, with the piece's office names, unmapped values
+/// and memo.
 #[derive(Default)]
 struct PieceBuilder {
     rows: Vec<ParsedRow>,
     offices: Vec<String>,
     office_index: HashMap<String, u32>,
     last_office: Option<(String, u32)>,
+    unmapped: Unmapped,
     memo: Memo,
 }
 
@@ -154,7 +170,7 @@ impl PieceBuilder {
             });
             return;
         }
-        match ctx.rows.process(rec, &mut self.memo) {
+        match ctx.rows.process(rec, &mut self.memo, &mut self.unmapped) {
             Ok((mut case, office)) => {
                 case.line = line;
                 case.office = match &self.last_office {
@@ -183,6 +199,7 @@ impl PieceBuilder {
         PieceResult {
             rows: self.rows,
             offices: self.offices,
+            unmapped: self.unmapped,
             end,
         }
     }
@@ -224,8 +241,12 @@ fn parse_chunk(ctx: &PieceContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult
 struct Merge<'s> {
     file: InputFile,
     header_len: usize,
+    /// The column `office` is read from, for the error when it holds too many names.
+    office_column: Option<&'s str>,
+    source_name: &'s str,
     cases: &'s mut dyn CaseSink,
     offices: &'s mut OfficeTable,
+    tally: &'s mut SourceTally,
     sink: &'s mut dyn RejectSink,
     /// Line breaks before the first byte not yet merged.
     lines_done: u64,
@@ -240,6 +261,16 @@ impl Merge<'_> {
             .iter()
             .map(|name| self.offices.intern(name))
             .collect();
+        self.tally.offices.extend(&global);
+        if self.tally.offices.len() > MAX_OFFICES {
+            return Err(IngestError::NotOfficeNames {
+                path: self.file.path.clone(),
+                source_name: self.source_name.to_string(),
+                column: self.office_column.unwrap_or_default().to_string(),
+                max: MAX_OFFICES,
+            });
+        }
+        self.tally.unmapped.merge(result.unmapped);
         for row in result.rows {
             self.file.rows_read += 1;
             match row {
@@ -352,6 +383,7 @@ pub(super) fn ingest_export<R: Read + Send>(
     export: Export<'_, R>,
     cases: &mut dyn CaseSink,
     offices: &mut OfficeTable,
+    tally: &mut SourceTally,
     sink: &mut dyn RejectSink,
     progress: &(dyn Fn(&InputFile, u64) + Sync),
 ) -> Result<InputFile, IngestError> {
@@ -414,8 +446,11 @@ pub(super) fn ingest_export<R: Read + Send>(
     let mut merge = Merge {
         file,
         header_len: header.len(),
+        office_column: ctx.source.column(Field::Office),
+        source_name: &ctx.source.name,
         cases,
         offices,
+        tally,
         sink,
         lines_done: header_lines,
         open: None,

@@ -38,6 +38,15 @@ fn ingest_with(
     cuts: Cuts,
     sink: &mut dyn RejectSink,
 ) -> Result<(Vec<Case>, InputFile), IngestError> {
+    ingest_tallied(text, cuts, sink).map(|(cases, file, _)| (cases, file))
+}
+
+/// `ingest_with`, and the summary of unmapped values (`min_count` 2).
+fn ingest_tallied(
+    text: &[u8],
+    cuts: Cuts,
+    sink: &mut dyn RejectSink,
+) -> Result<(Vec<Case>, InputFile, Vec<UnmappedColumn>), IngestError> {
     let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
     let key = Key::from_bytes([1; 32]);
     let pseudonymizer = key.pseudonymizer();
@@ -46,6 +55,7 @@ fn ingest_with(
     let pool = ChunkPool::default();
     let export = source::open(text, path, &pool, cuts.chunk_bytes, Declared::of(source))?;
     let mut cases = Vec::new();
+    let mut tally = SourceTally::default();
     let file = stream::ingest_export(
         FileContext {
             source,
@@ -59,10 +69,11 @@ fn ingest_with(
         export,
         &mut cases,
         &mut OfficeTable::default(),
+        &mut tally,
         sink,
         &|_: &InputFile, _: u64| {},
     )?;
-    Ok((cases, file))
+    Ok((cases, file, tally.unmapped.summarize(0, 2)))
 }
 
 /// Ingest `text` uncut, rejects discarded.
@@ -129,11 +140,19 @@ impl RejectSink for Collect {
     }
 }
 
-/// Ingest `text` with the given cuts: the cases, the rejects and the rows read.
-fn ingest_cut(text: &[u8], cuts: Cuts) -> (Vec<Case>, Vec<(u64, RejectReason)>, u64) {
+/// What ingesting a file gives: the cases, the rejects, the rows read and the unmapped values.
+type Ingest = (
+    Vec<Case>,
+    Vec<(u64, RejectReason)>,
+    u64,
+    Vec<UnmappedColumn>,
+);
+
+/// Ingest `text` with the given cuts.
+fn ingest_cut(text: &[u8], cuts: Cuts) -> Ingest {
     let mut rejects = Collect(Vec::new());
-    let (cases, file) = ingest_with(text, cuts, &mut rejects).unwrap();
-    (cases, rejects.0, file.rows_read)
+    let (cases, file, unmapped) = ingest_tallied(text, cuts, &mut rejects).unwrap();
+    (cases, rejects.0, file.rows_read, unmapped)
 }
 
 proptest::proptest! {
@@ -153,6 +172,9 @@ proptest::proptest! {
                 proptest::strategy::Just("F6,prevention".to_string()),
                 proptest::strategy::Just("G7,prevention,01.02.2020,,,\"never closed".to_string()),
                 proptest::strategy::Just(String::new()),
+                proptest::strategy::Just("H8,преглед,01.02.2020,,,unmapped case type".to_string()),
+                proptest::strategy::Just("I9,prevention,01.02.2020,03.04.2020,Неясно,unmapped".to_string()),
+                proptest::strategy::Just("J10,prevention,01.02.2020,03.04.2020,\"Не\nясно\",x".to_string()),
             ],
             0..30,
         ),
@@ -174,6 +196,7 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&whole.1, &cut.1);
         proptest::prop_assert_eq!(whole.2, cut.2);
         proptest::prop_assert_eq!(whole.2, (whole.0.len() + whole.1.len()) as u64);
+        proptest::prop_assert_eq!(&whole.3, &cut.3);
     }
 }
 
@@ -206,7 +229,7 @@ fn a_stray_quote_swallows_the_rest_once() {
             piece_bytes: 16,
         },
     ] {
-        let (cases, rejects, rows) = ingest_cut(text.as_bytes(), cuts);
+        let (cases, rejects, rows, _) = ingest_cut(text.as_bytes(), cuts);
         assert_eq!(cases.len(), 0);
         assert_eq!(rows, 1);
         assert_eq!(rejects, vec![(2, RejectReason::UnterminatedQuote)]);

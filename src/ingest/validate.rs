@@ -10,11 +10,25 @@ use super::header::ColumnIndex;
 use super::memo::Memo;
 use super::records::Record;
 use super::reject::{RejectReason, RowReject};
+use super::unmapped::Unmapped;
 use crate::config::{Field, IdScheme, LabelMap, Source};
 use crate::dates::{self, DateError};
 use crate::model::{Case, Day, RegionIdx, Vocabulary};
 use crate::pseudonym::{self, Domain, Pseudonymizer};
 use crate::reference;
+
+/// Why a label, region or municipality did not resolve: a reject, or a value that no value map
+/// (nor the reference, for places) knows, which `process` tallies before rejecting the row.
+pub(super) enum Miss<'r> {
+    Reject(RowReject),
+    Unmapped(Cow<'r, str>),
+}
+
+impl From<RowReject> for Miss<'_> {
+    fn from(reject: RowReject) -> Self {
+        Miss::Reject(reject)
+    }
+}
 
 /// What validating a record of one file needs: the source's mapping and labels, where the
 /// header put each field, and how the file's bytes decode.
@@ -182,46 +196,48 @@ impl<'a> RowContext<'a> {
         )
     }
 
-    /// The label `field` holds, by `labels`; `Ok(None)` when empty or unmapped.
-    pub(super) fn label<T: Vocabulary>(
+    /// The label `field` holds, by `labels`; `Ok(None)` when empty.
+    pub(super) fn label<'r, T: Vocabulary>(
         &self,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
         labels: &LabelMap<T>,
-    ) -> Result<Option<T>, RowReject> {
+    ) -> Result<Option<T>, Miss<'r>> {
         match self.text(rec, field)? {
-            Some(text) => labels
-                .get(&text)
-                .map(Some)
-                .ok_or_else(|| self.unknown_label(field)),
+            Some(text) => match labels.get(&text) {
+                Some(value) => Ok(Some(value)),
+                None => Err(Miss::Unmapped(text)),
+            },
             None => Ok(None),
         }
     }
 
     /// The municipality of a row in `region`: by the source's labels, then by name.
-    pub(super) fn municipality(
+    pub(super) fn municipality<'r>(
         &self,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         region: RegionIdx,
-    ) -> Result<Option<u16>, RowReject> {
-        match self.text(rec, Field::Municipality)? {
-            None => Ok(None),
-            Some(text) => self
-                .source
-                .labels
-                .municipality
-                .get(&text)
-                .or_else(|| reference::find_municipality(&text, region))
-                .map(Some)
-                .ok_or_else(|| self.unknown_label(Field::Municipality)),
+    ) -> Result<Option<u16>, Miss<'r>> {
+        let Some(text) = self.text(rec, Field::Municipality)? else {
+            return Ok(None);
+        };
+        match self
+            .source
+            .labels
+            .municipality
+            .get(&text)
+            .or_else(|| reference::find_municipality(&text, region))
+        {
+            Some(m) => Ok(Some(m)),
+            None => Err(Miss::Unmapped(text)),
         }
     }
 
-    pub(super) fn region(
+    pub(super) fn region<'r>(
         &self,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
-    ) -> Result<Option<RegionIdx>, RowReject> {
+    ) -> Result<Option<RegionIdx>, Miss<'r>> {
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
@@ -229,11 +245,29 @@ impl<'a> RowContext<'a> {
             Field::Region => &self.source.labels.region,
             _ => &self.source.labels.placement_region,
         };
-        labels
-            .get(&text)
-            .or_else(|| reference::find_region(&text))
-            .map(Some)
-            .ok_or_else(|| self.unknown_region(field))
+        match labels.get(&text).or_else(|| reference::find_region(&text)) {
+            Some(r) => Ok(Some(r)),
+            None => Err(Miss::Unmapped(text)),
+        }
+    }
+
+    /// A miss as the row's reject; an unmapped value is tallied in `unmapped` first.
+    fn resolved<T>(
+        &self,
+        field: Field,
+        result: Result<T, Miss<'_>>,
+        unmapped: &mut Unmapped,
+    ) -> Result<T, RowReject> {
+        result.map_err(|miss| match miss {
+            Miss::Reject(reject) => reject,
+            Miss::Unmapped(text) => {
+                unmapped.add(field, &text);
+                match field {
+                    Field::Region | Field::PlacementRegion => self.unknown_region(field),
+                    _ => self.unknown_label(field),
+                }
+            }
+        })
     }
 
     fn pseudonym(
@@ -248,11 +282,13 @@ impl<'a> RowContext<'a> {
 
     /// Validate and convert one record of the header's width: a case (line and office index
     /// filled in by the caller, which interns the returned office name) or the first problem
-    /// found, fields checked in SPEC §2's order.
+    /// found, fields checked in SPEC §2's order. A value no map knows is tallied in
+    /// `unmapped`.
     pub(super) fn process<'r>(
         &self,
         rec: &Record<'r>,
         memo: &mut Memo,
+        unmapped: &mut Unmapped,
     ) -> Result<(Case, Cow<'r, str>), RowReject>
     where
         'a: 'r,
@@ -292,7 +328,11 @@ impl<'a> RowContext<'a> {
             None => None,
         };
 
-        let region = match memo.region(self, rec, Field::Region)? {
+        let region = match self.resolved(
+            Field::Region,
+            memo.region(self, rec, Field::Region),
+            unmapped,
+        )? {
             Some(r) => r,
             None => self.source.fixed_region.ok_or_else(|| {
                 self.reject(
@@ -317,10 +357,18 @@ impl<'a> RowContext<'a> {
                     .unwrap_or(self.source.name.as_str()),
             ),
         };
-        let municipality = memo.municipality(self, rec, region)?;
+        let municipality = self.resolved(
+            Field::Municipality,
+            memo.municipality(self, rec, region),
+            unmapped,
+        )?;
 
-        let case_type = memo
-            .label(self, rec, Field::CaseType, &self.source.labels.case_type)?
+        let case_type = self
+            .resolved(
+                Field::CaseType,
+                memo.label(self, rec, Field::CaseType, &self.source.labels.case_type),
+                unmapped,
+            )?
             .ok_or_else(|| {
                 self.reject(
                     Some(Field::CaseType),
@@ -360,7 +408,11 @@ impl<'a> RowContext<'a> {
         // An outcome only means something once the case is closed; the label an export keeps
         // on open cases ("в процес") is not read, so `outcome` is null exactly when `closed` is.
         let outcome = match closed {
-            Some(_) => memo.label(self, rec, Field::Outcome, &self.source.labels.outcome)?,
+            Some(_) => self.resolved(
+                Field::Outcome,
+                memo.label(self, rec, Field::Outcome, &self.source.labels.outcome),
+                unmapped,
+            )?,
             None => None,
         };
         match (closed, outcome) {
@@ -389,18 +441,30 @@ impl<'a> RowContext<'a> {
             _ => {}
         }
 
-        let placement_type = memo.label(
-            self,
-            rec,
+        let placement_type = self.resolved(
             Field::PlacementType,
-            &self.source.labels.placement_type,
+            memo.label(
+                self,
+                rec,
+                Field::PlacementType,
+                &self.source.labels.placement_type,
+            ),
+            unmapped,
         )?;
-        let placement_region = memo.region(self, rec, Field::PlacementRegion)?;
+        let placement_region = self.resolved(
+            Field::PlacementRegion,
+            memo.region(self, rec, Field::PlacementRegion),
+            unmapped,
+        )?;
         // Birth dates hardly repeat, so they skip the memo.
         let birth_year = self
             .date(rec, Field::BirthDate)?
             .map(|d| dates::year_of(d) as i16);
-        let sex = memo.label(self, rec, Field::Sex, &self.source.labels.sex)?;
+        let sex = self.resolved(
+            Field::Sex,
+            memo.label(self, rec, Field::Sex, &self.source.labels.sex),
+            unmapped,
+        )?;
 
         Ok((
             Case {
