@@ -112,7 +112,7 @@ pub fn ingest(
     let cuts = Cuts::default();
     for (source_idx, path) in list_files(pipeline)? {
         let source = &pipeline.sources[source_idx];
-        let export = source::open_file(&path, &pool, cuts.chunk_bytes, Declared::of(source))?;
+        let export = source::open_file(&path, &pool, cuts.reading(), Declared::of(source))?;
         let file = stream::ingest_export(
             FileContext {
                 source,
@@ -121,7 +121,7 @@ pub fn ingest(
                 path: &path,
                 pseudonymizer,
                 as_of,
-                piece_bytes: cuts.piece_bytes,
+                cuts,
             },
             export,
             cases,
@@ -154,7 +154,7 @@ pub fn ingest_bytes(
     let source = &pipeline.sources[source_idx];
     let pool = ChunkPool::default();
     let cuts = Cuts::default();
-    let export = source::open(bytes, path, &pool, cuts.chunk_bytes, Declared::of(source))?;
+    let export = source::open(bytes, path, &pool, cuts.reading(), Declared::of(source))?;
     let mut cases = Vec::new();
     let file = stream::ingest_export(
         FileContext {
@@ -164,7 +164,7 @@ pub fn ingest_bytes(
             path,
             pseudonymizer,
             as_of,
-            piece_bytes: cuts.piece_bytes,
+            cuts,
         },
         export,
         &mut cases,

@@ -501,3 +501,48 @@ fn an_office_column_with_more_than_500_names_is_a_whole_file_error() {
         }
     }
 }
+
+/// An office name read from the column passes the test a listed label passes: a value with
+/// six or more digits in a row (a phone number in a notes column) or over 100 characters is a
+/// whole-file error too; names the pipeline file gives (a value map, the source's name) are
+/// not tested.
+#[test]
+fn an_office_value_that_could_not_be_a_name_is_a_whole_file_error() {
+    let long = "Отдел ".repeat(20);
+    for (office, code, why) in [
+        (
+            "ОЗД Варна, тел. 0888123456",
+            1,
+            "six or more digits in a row",
+        ),
+        (long.trim(), 1, "over 100 characters"),
+        ("ОЗД Варна 2", 0, ""),
+        ("", 0, ""),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        export(
+            dir.path(),
+            &format!(
+                "ID,Type,Opened,Office\nC1,prevention,01.02.2023,ОЗД Варна\nC2,prevention,01.02.2023,\"{office}\"\n"
+            ),
+        );
+        TestPipeline::new("p")
+            .source(
+                TestSource::new("export_20240131", "data/*.csv")
+                    .set("region", "VAR")
+                    .columns(&[
+                        ("child_id", "ID"),
+                        ("case_type", "Type"),
+                        ("opened", "Opened"),
+                        ("office", "Office"),
+                    ]),
+            )
+            .write(dir.path());
+        let err = stderr_of(dir.path(), &["run", "p.toml", "--out", "out"], code);
+        assert!(err.contains(why), "{err}");
+        if code == 1 {
+            assert!(err.contains("does not look like office names"), "{err}");
+            assert!(!err.contains("0888") && !err.contains("Отдел"), "{err}");
+        }
+    }
+}

@@ -24,10 +24,11 @@ pub enum RejectReason {
     MissingOutcome,
     InvalidChildId,
     UnterminatedQuote,
+    RecordTooLong,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 13] = [
+    pub const ALL: [RejectReason; 14] = [
         RejectReason::WrongColumnCount,
         RejectReason::Undecodable,
         RejectReason::MissingRequired,
@@ -41,6 +42,7 @@ impl RejectReason {
         RejectReason::MissingOutcome,
         RejectReason::InvalidChildId,
         RejectReason::UnterminatedQuote,
+        RejectReason::RecordTooLong,
     ];
 
     pub fn code(self) -> &'static str {
@@ -58,6 +60,7 @@ impl RejectReason {
             RejectReason::MissingOutcome => "missing_outcome",
             RejectReason::InvalidChildId => "invalid_child_id",
             RejectReason::UnterminatedQuote => "unterminated_quote",
+            RejectReason::RecordTooLong => "record_too_long",
         }
     }
 }

@@ -43,18 +43,36 @@ impl Kept {
             out.copy_from_slice(&digest[..16]);
             out
         };
-        if text.chars().nth(MAX_LABEL_CHARS).is_some() {
-            Kept::Long(hash())
-        } else if has_six_digit_run(text) {
-            Kept::Digits(hash())
-        } else {
-            Kept::Text(text.into())
+        match not_a_label(text) {
+            Some(NotALabel::Long) => Kept::Long(hash()),
+            Some(NotALabel::Digits) => Kept::Digits(hash()),
+            None => Kept::Text(text.into()),
         }
     }
 }
 
-/// Whether `text` holds six or more ASCII digits in a row (an identifier, a date of birth
-/// written without separators, a phone number).
+/// Why a single value cannot be a label (nor an office name, which the same test guards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NotALabel {
+    /// Over `MAX_LABEL_CHARS` characters.
+    Long,
+    /// Six or more digits in a row: an identifier, a phone number, a date written without
+    /// separators.
+    Digits,
+}
+
+/// Whether `text` (trimmed) could be a label: `None` when it could.
+pub(super) fn not_a_label(text: &str) -> Option<NotALabel> {
+    if text.chars().nth(MAX_LABEL_CHARS).is_some() {
+        Some(NotALabel::Long)
+    } else if has_six_digit_run(text) {
+        Some(NotALabel::Digits)
+    } else {
+        None
+    }
+}
+
+/// Whether `text` holds six or more ASCII digits in a row.
 fn has_six_digit_run(text: &str) -> bool {
     let mut run = 0;
     text.bytes().any(|b| {
