@@ -261,6 +261,12 @@ impl OpenRecord {
             if at_end && !at_eof {
                 return None;
             }
+            // csv_core stops short of its input only to say an output buffer is full, so the
+            // bound is reached with `InputEmpty` (below); this only keeps the slice in range.
+            if self.consumed > self.max_record {
+                self.skipping = true;
+                continue;
+            }
             // Never more than the bound allows: the record's bytes stay bounded.
             let input = &rest[..rest.len().min(self.max_record + 1 - self.consumed)];
             // The end of the file inside a quoted field: the record never closed its quote.

@@ -45,7 +45,8 @@ pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> 
 
     let mut rows = Vec::new();
     let take = |rows: &mut Vec<Vec<String>>, rec: &Record<'_>| {
-        if rows.len() < max_rows && !rec.is_blank() {
+        // A row past the record bound has no fields to show.
+        if rows.len() < max_rows && !rec.is_blank() && !rec.too_long {
             rows.push(
                 (0..rec.len())
                     .map(|i| decode(rec.get(i).unwrap_or_default()))

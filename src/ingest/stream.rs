@@ -1,13 +1,14 @@
 //! The chunk and piece stream of one file and its in-order merge: counts, rejects, office
-//! names and cases come out in file order. It opens no file and looks inside no field: that is
-//! `source`'s and `validate`'s.
+//! names, unmapped values and cases come out in file order. It opens no file and looks inside
+//! no field: that is `source`'s and `validate`'s.
 //!
-//! The body of an export comes from `source` in chunks (2 MB, ending at a line break); each
-//! chunk is cut into pieces (~256 KB, also at line breaks) that are split and validated in
-//! parallel, each as if it began a record, while the previous chunk is merged and the next one
-//! is read. That guess is wrong only where a quoted line break falls at a cut: the piece before
-//! it then ends inside a record (`PieceEnd::unfinished_at`), and the merge re-reads from that
-//! record on, in order.
+//! The body of an export comes from `source` in chunks (2 MB, ending at a line break unless a
+//! line is longer than a chunk); each chunk is cut into pieces (~256 KB, also at line breaks)
+//! that are split and validated in parallel, each as if it began a record, while the previous
+//! chunk is merged and the next one is read. That guess is wrong only where a quoted line break
+//! or a long line falls at a cut: the piece before it then ends inside a record
+//! (`PieceEnd::unfinished_at`), and the merge re-reads from that record on, in order. The merge
+//! also checks the source's office names (`MAX_OFFICES`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
