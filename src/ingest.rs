@@ -1,7 +1,7 @@
 //! Ingest (SPEC §2): find each source's files, decode them (UTF-8 or Windows-1251), map their
 //! columns onto the canonical fields, validate every row and pseudonymize its identifiers.
-//! Raw values never leave ingest except as pseudonyms, vocabulary values, or quoted
-//! non-personal labels in rejects. One job a file, in the order bytes flow:
+//! Raw values never leave ingest except as pseudonyms and vocabulary values; a reject message
+//! quotes none. One job a file, in the order bytes flow:
 //!
 //! - `source`: lists a source's files and opens each export: byte-order mark, encoding,
 //!   delimiter, header; the only place that opens a file or decides how one is written.
@@ -9,7 +9,8 @@
 //! - `stream`: cuts a file into chunks and pieces, parses them in parallel, merges in order.
 //! - `header`: maps the header's columns onto fields; rows without the header's shape.
 //! - `validate`: one record into a `Case` or a `RowReject`; `memo` remembers resolved values.
-//! - `reject`: reject reasons, sinks, the summary, and what a reject message may quote.
+//! - `unmapped`: the values no value map resolves, tallied and summarized per source.
+//! - `reject`: reject reasons, sinks and the summary.
 //! - `error`: `IngestError`, a problem with a whole file or source.
 //! - `sample`: the head of an export for `inspect`, read through `source` and `records`.
 //!
@@ -27,6 +28,7 @@ mod reject;
 mod sample;
 mod source;
 mod stream;
+mod unmapped;
 mod validate;
 
 #[cfg(test)]
@@ -36,12 +38,13 @@ pub use error::IngestError;
 pub use reject::{DiscardRejects, RejectReason, RejectSink, RowReject, reject_summary};
 pub use sample::{Sample, sample_file};
 pub use source::{Decoding, list_files, sniff_delimiter, sniff_encoding};
+pub use unmapped::{Distinct, Listing, NotLabels, UnmappedColumn};
 
 use crate::config::{Field, Pipeline};
 use crate::model::{Case, Day};
 use crate::pseudonym::Pseudonymizer;
 use source::{ChunkPool, Declared};
-use stream::{Cuts, FileContext, OfficeTable};
+use stream::{Cuts, FileContext, OfficeTable, SourceTally};
 
 /// One input file and its accounting.
 #[derive(Debug, Clone)]
@@ -77,12 +80,16 @@ impl CaseSink for Vec<Case> {
     }
 }
 
-/// What ingest hands on besides the cases: the files they came from and the office names.
+/// What ingest hands on besides the cases: the files they came from, the office names, and
+/// the unmapped values of each source.
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub files: Vec<InputFile>,
     /// Office names, indexed by `Case::office`.
     pub offices: Vec<String>,
+    /// Per source and column, in pipeline order then field order: the values no value map
+    /// resolved (listed only for the console and log; the report gives only their number).
+    pub unmapped: Vec<UnmappedColumn>,
 }
 
 /// Read every source of `pipeline`, in order, pseudonymizing with `pseudonymizer`, and hand
@@ -98,11 +105,16 @@ pub fn ingest(
 ) -> Result<Ingested, IngestError> {
     let mut out = Ingested::default();
     let mut offices = OfficeTable::default();
+    let mut tallies: Vec<SourceTally> = pipeline
+        .sources
+        .iter()
+        .map(|_| SourceTally::default())
+        .collect();
     let pool = ChunkPool::default();
     let cuts = Cuts::default();
     for (source_idx, path) in list_files(pipeline)? {
         let source = &pipeline.sources[source_idx];
-        let export = source::open_file(&path, &pool, cuts.chunk_bytes, Declared::of(source))?;
+        let export = source::open_file(&path, &pool, cuts.reading(), Declared::of(source))?;
         let file = stream::ingest_export(
             FileContext {
                 source,
@@ -111,17 +123,23 @@ pub fn ingest(
                 path: &path,
                 pseudonymizer,
                 as_of,
-                piece_bytes: cuts.piece_bytes,
+                cuts,
             },
             export,
             cases,
             &mut offices,
+            &mut tallies[source_idx],
             sink,
             progress,
         )?;
         out.files.push(file);
     }
     out.offices = offices.names;
+    out.unmapped = tallies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.unmapped.summarize(i, pipeline.min_count))
+        .collect();
     Ok(out)
 }
 
@@ -138,7 +156,7 @@ pub fn ingest_bytes(
     let source = &pipeline.sources[source_idx];
     let pool = ChunkPool::default();
     let cuts = Cuts::default();
-    let export = source::open(bytes, path, &pool, cuts.chunk_bytes, Declared::of(source))?;
+    let export = source::open(bytes, path, &pool, cuts.reading(), Declared::of(source))?;
     let mut cases = Vec::new();
     let file = stream::ingest_export(
         FileContext {
@@ -148,11 +166,12 @@ pub fn ingest_bytes(
             path,
             pseudonymizer,
             as_of,
-            piece_bytes: cuts.piece_bytes,
+            cuts,
         },
         export,
         &mut cases,
         &mut OfficeTable::default(),
+        &mut SourceTally::default(),
         &mut DiscardRejects,
         &|_: &InputFile, _: u64| {},
     )?;

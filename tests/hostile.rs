@@ -135,24 +135,39 @@ fn an_unterminated_quote_swallows_the_rest_into_one_rejected_row() {
     );
 }
 
+/// A field of 3 MB is read like any other; a row past the 4 MB record bound (SPEC §9) is one
+/// rejected row, `record_too_long`; neither is copied into rejects.csv.
 #[test]
-fn a_ten_megabyte_field_is_handled_and_never_copied_whole() {
-    let big = vec![b'A'; 10 << 20];
-    let mut row = b"X2,Test,".to_vec();
-    row.extend_from_slice(&big);
-    row.extend_from_slice(b",01.02.2023,,\n");
-    let mut name_row = b"X3,".to_vec();
-    name_row.extend_from_slice(&big);
+fn a_field_of_megabytes_is_read_and_a_row_past_the_bound_is_rejected() {
+    let field = |mb: usize| vec![b'A'; mb << 20];
+    let mut type_row = b"X2,Test,".to_vec();
+    type_row.extend_from_slice(&field(3));
+    type_row.extend_from_slice(b",01.02.2023,,\n");
+    let mut id_row = b"X3".to_vec();
+    id_row.extend_from_slice(&field(3));
+    id_row.extend_from_slice(b",Test,prevention,01.02.2023,,\n");
+    let mut name_row = b"X4,".to_vec();
+    name_row.extend_from_slice(&field(10));
     name_row.extend_from_slice(b",prevention,01.02.2023,,\n");
-    let (code, err, dir) = run_on(&with_header(&[GOOD, &row, &name_row]));
+    let (code, err, dir) = run_on(&with_header(&[GOOD, &type_row, &id_row, &name_row, GOOD]));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(balanced(dir.path()), (3, 2, 1, 0));
-    let rejects = fs::metadata(dir.path().join("out/rejects.csv"))
-        .unwrap()
-        .len();
+    assert_eq!(balanced(dir.path()), (5, 2, 2, 1));
+    assert!(err.contains("over 100 characters"), "{err}");
+    let rejects = fs::read_to_string(dir.path().join("out/rejects.csv")).unwrap();
     assert!(
-        rejects < 10_000,
-        "the reject message quotes a short excerpt only: {rejects} bytes"
+        rejects.len() < 10_000,
+        "short messages only: {} bytes",
+        rejects.len()
+    );
+    assert!(
+        rejects.contains("office/export.csv,3,case_type,unknown_label"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains(
+            "office/export.csv,5,,record_too_long,\"the row on line 5 is longer than 4 MB"
+        ),
+        "{rejects}"
     );
 }
 

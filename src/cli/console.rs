@@ -1,6 +1,6 @@
 //! What a person at the console sees of a run besides the log's stage lines: the progress
-//! bar, and the accounting per source with the most common reject reasons. It reads results;
-//! it computes nothing a later stage needs.
+//! bar, the accounting per source with the most common reject reasons, and the unmapped
+//! labels at the end. It reads results; it computes nothing a later stage needs.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use super::{CommonArgs, LogFormat};
 use crate::config::Pipeline;
-use crate::ingest::{self, InputFile};
+use crate::ingest::{self, InputFile, Listing, NotLabels, UnmappedColumn};
 use crate::link::Counts;
 
 /// A progress bar over the bytes of every input file, drawn only for a person at a terminal:
@@ -112,4 +112,68 @@ pub(super) fn log_accounting(
         }
     }
     over
+}
+
+/// The unmapped values of each source and column, once, at the end of `check` and `run` (SPEC
+/// §2): listed when the column looks like labels, otherwise only counted. Warnings, so that
+/// `--quiet` keeps them.
+pub(super) fn log_unmapped(pipeline: &Pipeline, unmapped: &[UnmappedColumn]) {
+    for column in unmapped {
+        let source = &pipeline.sources[column.source];
+        let field = column.field.name();
+        let place = format!(
+            "source {}, column \"{}\" ({field})",
+            source.name,
+            source.column(column.field).unwrap_or_default()
+        );
+        let rows = plural(column.rows, "row", "rows");
+        match &column.listing {
+            Listing::NotLabels(why) => {
+                let why = match why {
+                    NotLabels::TooMany => String::new(),
+                    NotLabels::TooLong => ", one of them over 100 characters".to_string(),
+                };
+                warn!(
+                    "{place}: {} distinct unmapped values in {rows}{why}: the column does not look like labels; check the mapping under [sources.columns]",
+                    column.distinct
+                );
+            }
+            Listing::Labels {
+                listed,
+                rarer,
+                withheld,
+            } => {
+                let (labels, them) = if column.distinct == ingest::Distinct::Exactly(1) {
+                    ("label", "it")
+                } else {
+                    ("labels", "them")
+                };
+                warn!(
+                    "{place}: {} unmapped {labels} in {rows}; add {them} under [sources.values.{field}] in the pipeline file",
+                    column.distinct,
+                );
+                for (label, n) in listed {
+                    warn!("  unmapped {label:?} in {}", plural(*n, "row", "rows"));
+                }
+                if *rarer > 0 {
+                    warn!(
+                        "  and {}, each in fewer than {} rows: not listed",
+                        plural(*rarer as u64, "rarer value", "rarer values"),
+                        pipeline.min_count
+                    );
+                }
+                if *withheld > 0 {
+                    warn!(
+                        "  and {} with six or more digits in a row, like an identifier: not listed",
+                        plural(*withheld as u64, "value", "values")
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `n` and the noun that goes with it.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

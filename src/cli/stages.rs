@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
 
-use super::console::{log_accounting, progress_bar};
+use super::console::{log_accounting, log_unmapped, progress_bar};
 use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit};
 use crate::config::{self, Lang, Pipeline};
 use crate::dates;
@@ -85,9 +85,6 @@ fn read_all(
     let pseudonymizer = prepared.key.pseudonymizer();
     let progress = progress_bar(&prepared.pipeline, common);
     let report = |file: &InputFile, bytes: u64| {
-        // Called after each chunk of a file: a crash test aborts here, in the middle of
-        // ingest. (In a release build this does nothing.)
-        let _ = crate::fault::point("ingest-chunk");
         if let Some((bar, start)) = &progress {
             bar.set_position(start.get(&file.path).copied().unwrap_or(0) + bytes);
             bar.set_message(file.display.clone());
@@ -132,6 +129,7 @@ pub(super) fn check(args: CheckArgs) -> Result<u8> {
         ingested.files.len(),
         linked.cases.len()
     );
+    log_unmapped(&prepared.pipeline, &ingested.unmapped);
     Ok(if over.is_empty() {
         exit::OK
     } else {
@@ -350,5 +348,6 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         cases_time.as_secs_f64(),
         rates_time.as_secs_f64()
     );
+    log_unmapped(pipeline, &ingested.unmapped);
     Ok(exit_status)
 }

@@ -29,13 +29,23 @@ pub enum IngestError {
     #[error("the accepted cases could not be kept")]
     Sink { source: super::SinkError },
     #[error(
-        "{path}: the header line does not end within its first megabyte: a quote (\") in it is probably never closed\nhint: fix the header's quotes and export again"
+        "{path}: the header line does not end within the first {bound} of the file, the most a header may take: a quote (\") in it is probably never closed, or the file has no line breaks\nhint: open the file in a text editor; fix the header's quotes, or export it again as CSV with one row per line"
     )]
-    HeaderUnterminated { path: PathBuf },
+    HeaderTooLong { path: PathBuf, bound: String },
     #[error(
         "{path}: a quote (\") in the header line is never closed, so the header runs to the end of the file\nhint: fix the header's quotes and export again"
     )]
     HeaderQuoteNeverClosed { path: PathBuf },
+    #[error(
+        "{path}: column \"{column}\" (mapped to `office`) of source \"{source_name}\" {why}: it does not look like office names, which are written to cases.parquet\nhint: check the `office` line under [sources.columns]; map the office's own names under [sources.values.office], or set `office = \"...\"` for the source instead of a column"
+    )]
+    NotOfficeNames {
+        path: PathBuf,
+        source_name: String,
+        column: String,
+        /// What the column holds, never a value: "holds more than 500 distinct values".
+        why: String,
+    },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]

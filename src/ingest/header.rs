@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::records::bound_text;
 use super::reject::{RejectReason, RowReject};
 use super::{Decoding, IngestError};
 use crate::config::{Field, Source};
@@ -107,5 +108,26 @@ pub(super) fn wrong_shape(
         field: None,
         reason: RejectReason::WrongColumnCount,
         message: format!("the row has {columns} columns; the header has {header_len}"),
+    }
+}
+
+/// The reject of a record that did not end within the record bound (`max_record` bytes): it
+/// took every line up to the first line break after the bound, and reading went on there.
+pub(super) fn too_long(line: u64, inner_newlines: u64, max_record: usize) -> RowReject {
+    let bound = bound_text(max_record);
+    let message = if inner_newlines == 0 {
+        format!(
+            "the row on line {line} is longer than {bound}, the most a row may take: it is not read; reading goes on at the next line"
+        )
+    } else {
+        let end = line + inner_newlines;
+        format!(
+            "the row starting on line {line} runs past {bound}, the most a row may take, without ending: a quote (\") in it is probably never closed; lines {line} to {end} are skipped as this one row, and reading goes on after line {end}"
+        )
+    };
+    RowReject {
+        field: None,
+        reason: RejectReason::RecordTooLong,
+        message,
     }
 }

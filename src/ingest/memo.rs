@@ -5,15 +5,14 @@
 use std::collections::HashMap;
 
 use super::records::Record;
-use super::reject::RowReject;
-use super::validate::RowContext;
+use super::validate::{Miss, RowContext};
 use crate::config::{Field, LabelMap};
 use crate::model::{RegionIdx, Vocabulary};
 
 /// What a piece has already resolved: offices write the same few labels, regions and dates on
 /// row after row, so each distinct raw value of a field is decoded, folded and looked up once
-/// per piece. Only successes are kept; a value that is rejected is looked at afresh each time,
-/// so reject messages are built exactly as without the memo.
+/// per piece. Only successes are kept; a value that does not resolve is looked at afresh each
+/// time, so rejects and the tally of unmapped values are made exactly as without the memo.
 #[derive(Default)]
 pub(super) struct Memo {
     fields: [HashMap<Box<[u8]>, i32, foldhash::fast::FixedState>; Field::ALL.len()],
@@ -33,15 +32,15 @@ impl Memo {
 
     /// Resolve `field` of `rec`: from the memo, or by `slow` (which reads, decodes and looks
     /// the value up) and then remembered.
-    fn resolve<T>(
+    fn resolve<'r, T>(
         &mut self,
         ctx: &RowContext<'_>,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
         to_code: impl Fn(&T) -> i32,
         from_code: impl Fn(i32) -> Option<T>,
-        slow: impl FnOnce() -> Result<Option<T>, RowReject>,
-    ) -> Result<Option<T>, RowReject> {
+        slow: impl FnOnce() -> Result<Option<T>, Miss<'r>>,
+    ) -> Result<Option<T>, Miss<'r>> {
         let Some(raw) = Self::raw(ctx, rec, field) else {
             return slow();
         };
@@ -59,13 +58,13 @@ impl Memo {
         Ok(value)
     }
 
-    pub(super) fn label<T: Vocabulary>(
+    pub(super) fn label<'r, T: Vocabulary>(
         &mut self,
         ctx: &RowContext<'_>,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
         labels: &LabelMap<T>,
-    ) -> Result<Option<T>, RowReject> {
+    ) -> Result<Option<T>, Miss<'r>> {
         self.resolve(
             ctx,
             rec,
@@ -81,12 +80,12 @@ impl Memo {
         )
     }
 
-    pub(super) fn region(
+    pub(super) fn region<'r>(
         &mut self,
         ctx: &RowContext<'_>,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
-    ) -> Result<Option<RegionIdx>, RowReject> {
+    ) -> Result<Option<RegionIdx>, Miss<'r>> {
         self.resolve(
             ctx,
             rec,
@@ -99,12 +98,12 @@ impl Memo {
 
     /// A municipality depends on the row's region too: the memo keeps the region it was
     /// resolved for, and another region looks it up again.
-    pub(super) fn municipality(
+    pub(super) fn municipality<'r>(
         &mut self,
         ctx: &RowContext<'_>,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         region: RegionIdx,
-    ) -> Result<Option<u16>, RowReject> {
+    ) -> Result<Option<u16>, Miss<'r>> {
         let key = i32::from(region) << 16;
         self.resolve(
             ctx,

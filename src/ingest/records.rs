@@ -1,6 +1,25 @@
 //! Splitting export bytes into CSV records on `\n`: lines without a quote are cut at their
 //! delimiters directly (memchr), the rest go through csv_core. It knows no files, encodings or
 //! fields: `source` hands it bytes, `stream` decides where they are cut.
+//!
+//! It also holds the one bound on a record (`MAX_RECORD_BYTES`): a line, the header, a quoted
+//! field and a record open across chunks never take more than that much memory. A record that
+//! has not ended within it is handed on as `too_long`, with no fields, and reading resumes
+//! after the first line break past the bound: the lines skipped belong to that one record.
+
+/// The most bytes a record may take (SPEC §9: memory stays bounded): 4 MB. A line, the header,
+/// a quoted field and a record that runs across chunks are all bounded by it; `Cuts` carries
+/// it so that tests can set it small.
+pub const MAX_RECORD_BYTES: usize = 4 << 20;
+
+/// A bound in bytes as messages give it: `4 MB`, or `30 bytes` for the small bounds of tests.
+pub fn bound_text(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
 
 /// One record as csv_core split it.
 pub struct Record<'a> {
@@ -15,6 +34,9 @@ pub struct Record<'a> {
     pub inner_newlines: u64,
     /// The file ended inside a quoted field of this record.
     pub unclosed_quote: bool,
+    /// The record did not end within `MAX_RECORD_BYTES` (or the bound the splitter was given):
+    /// it has no fields, and it took every line up to the first line break after the bound.
+    pub too_long: bool,
 }
 
 impl<'a> Record<'a> {
@@ -34,7 +56,8 @@ impl<'a> Record<'a> {
 
     /// A line with nothing on it but spaces (or the `\r` of a CRLF): not a row.
     pub fn is_blank(&self) -> bool {
-        self.ends.len() == 1
+        !self.too_long
+            && self.ends.len() == 1
             && self
                 .get(0)
                 .unwrap_or_default()
@@ -56,6 +79,8 @@ pub struct PieceEnd {
 /// Splits pieces into records: a reusable csv_core reader with its output buffers.
 pub struct Splitter {
     delimiter: u8,
+    /// The longest record read (`MAX_RECORD_BYTES` but in tests).
+    max_record: usize,
     open: OpenRecord,
 }
 
@@ -70,6 +95,11 @@ pub struct OpenRecord {
     nend: usize,
     /// Line breaks consumed by this record so far.
     newlines: u64,
+    /// Bytes consumed by this record so far, and the most it may take: past it, the record is
+    /// too long and the rest of it is skipped (`skipping`) up to the next line break.
+    consumed: usize,
+    max_record: usize,
+    skipping: bool,
     /// Where the record's bytes so far leave a field, to tell at the end of the file whether
     /// it was cut inside a quote (csv_core does not say, and its `Reader::clone` does not
     /// carry its state).
@@ -110,10 +140,13 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 }
 
 impl Splitter {
-    pub fn new(delimiter: u8) -> Splitter {
+    /// A splitter on `delimiter` whose records take at most `max_record` bytes.
+    pub fn new(delimiter: u8, max_record: usize) -> Splitter {
+        let max_record = max_record.max(1);
         Splitter {
             delimiter,
-            open: OpenRecord::new(delimiter),
+            max_record,
+            open: OpenRecord::new(delimiter, max_record),
         }
     }
 
@@ -124,30 +157,34 @@ impl Splitter {
 }
 
 impl OpenRecord {
-    fn new(delimiter: u8) -> OpenRecord {
-        let mut reader = Self::build_reader(delimiter);
-        // csv_core drops a byte-order mark before its first record; a blank line first makes
-        // every later record keep its bytes as they are.
-        let _ = reader.read_record(b"\n", &mut [0; 4], &mut [0; 4]);
+    fn new(delimiter: u8, max_record: usize) -> OpenRecord {
         OpenRecord {
-            reader,
+            reader: Self::build_reader(delimiter),
             out: vec![0; 1 << 10],
             ends: vec![0; 32],
             nout: 0,
             nend: 0,
             newlines: 0,
             quote: QuoteState::FieldStart,
+            consumed: 0,
+            max_record,
+            skipping: false,
             delimiter,
         }
     }
 
+    /// A csv_core reader at the start of a record.
     fn build_reader(delimiter: u8) -> csv_core::Reader {
-        csv_core::ReaderBuilder::new()
+        let mut reader = csv_core::ReaderBuilder::new()
             .delimiter(delimiter)
             // Split on `\n` only: the `\r` of a CRLF stays at the end of the last field, where
             // trimming removes it like any other space.
             .terminator(csv_core::Terminator::Any(b'\n'))
-            .build()
+            .build();
+        // csv_core drops a byte-order mark before its first record; a blank line first makes
+        // every later record keep its bytes as they are.
+        let _ = reader.read_record(b"\n", &mut [0; 4], &mut [0; 4]);
+        reader
     }
 
     /// Begin a record (after one ended: the reader is at the start of a record).
@@ -156,6 +193,31 @@ impl OpenRecord {
         self.nend = 0;
         self.newlines = 0;
         self.quote = QuoteState::FieldStart;
+        self.consumed = 0;
+        self.skipping = false;
+    }
+
+    /// End a record that ran past the bound: hand it on without fields, and start afresh (the
+    /// reader was left inside the record, and its buffers may have grown to the bound).
+    fn end_too_long(
+        &mut self,
+        newlines_before: u64,
+        terminated: bool,
+        on_record: &mut impl FnMut(&Record<'_>),
+    ) {
+        on_record(&Record {
+            data: &[],
+            ends: &[],
+            gap: 0,
+            newlines_before,
+            inner_newlines: self.newlines - u64::from(terminated),
+            unclosed_quote: false,
+            too_long: true,
+        });
+        self.reader = Self::build_reader(self.delimiter);
+        self.out = vec![0; 1 << 10];
+        self.ends = vec![0; 32];
+        self.skipping = false;
     }
 
     /// Line breaks consumed by the record so far (all of them once it has ended).
@@ -166,6 +228,10 @@ impl OpenRecord {
     /// Feed `bytes` to the record. When it ends within them, hand it to `on_record` and return
     /// the bytes it used; `None` when they ran out first (and `at_eof` is false), all consumed.
     /// `newlines_before` is passed on as the record's `newlines_before`.
+    ///
+    /// A record that has not ended once it has taken `max_record + 1` bytes is too long: the
+    /// rest of it up to the first line break is skipped without being kept, and it is handed
+    /// on as `too_long`.
     pub fn feed(
         &mut self,
         bytes: &[u8],
@@ -176,12 +242,33 @@ impl OpenRecord {
         use csv_core::ReadRecordResult as R;
         let mut pos = 0;
         loop {
-            let input = &bytes[pos..];
-            let at_end = input.is_empty();
+            if self.skipping {
+                return match memchr::memchr(b'\n', &bytes[pos..]) {
+                    Some(i) => {
+                        self.newlines += 1;
+                        self.end_too_long(newlines_before, true, on_record);
+                        Some(pos + i + 1)
+                    }
+                    None if at_eof => {
+                        self.end_too_long(newlines_before, false, on_record);
+                        Some(bytes.len())
+                    }
+                    None => None,
+                };
+            }
+            let rest = &bytes[pos..];
+            let at_end = rest.is_empty();
             if at_end && !at_eof {
-                self.newlines += count_newlines(bytes);
                 return None;
             }
+            // csv_core stops short of its input only to say an output buffer is full, so the
+            // bound is reached with `InputEmpty` (below); this only keeps the slice in range.
+            if self.consumed > self.max_record {
+                self.skipping = true;
+                continue;
+            }
+            // Never more than the bound allows: the record's bytes stay bounded.
+            let input = &rest[..rest.len().min(self.max_record + 1 - self.consumed)];
             // The end of the file inside a quoted field: the record never closed its quote.
             let unclosed_quote = at_end && self.quote == QuoteState::Quoted;
             let (res, nin, o, e) = self.reader.read_record(
@@ -190,11 +277,17 @@ impl OpenRecord {
                 &mut self.ends[self.nend..],
             );
             self.quote = self.quote.advance(&input[..nin], self.delimiter);
+            self.newlines += count_newlines(&input[..nin]);
+            self.consumed += nin;
             pos += nin;
             self.nout += o;
             self.nend += e;
             match res {
-                R::InputEmpty => {}
+                R::InputEmpty => {
+                    if self.consumed > self.max_record {
+                        self.skipping = true;
+                    }
+                }
                 R::OutputFull => {
                     let len = self.out.len();
                     self.out.resize(len * 2, 0);
@@ -204,9 +297,7 @@ impl OpenRecord {
                     self.ends.resize(len * 2, 0);
                 }
                 R::Record => {
-                    let used = &bytes[..pos];
-                    self.newlines += count_newlines(used);
-                    let terminated = used.last() == Some(&b'\n');
+                    let terminated = bytes[..pos].last() == Some(&b'\n');
                     on_record(&Record {
                         data: &self.out[..self.nout],
                         ends: &self.ends[..self.nend],
@@ -214,14 +305,12 @@ impl OpenRecord {
                         newlines_before,
                         inner_newlines: self.newlines - u64::from(terminated),
                         unclosed_quote,
+                        too_long: false,
                     });
                     return Some(pos);
                 }
                 // Only blank lines were left, at the end of the file.
-                R::End => {
-                    self.newlines += count_newlines(bytes);
-                    return Some(bytes.len());
-                }
+                R::End => return Some(bytes.len()),
             }
         }
     }
@@ -250,7 +339,17 @@ impl Splitter {
                 && memchr::memchr(b'"', &rest[..len]).is_none()
             {
                 let line = &rest[..len];
-                if !line.is_empty() {
+                if len > self.max_record {
+                    on_record(&Record {
+                        data: &[],
+                        ends: &[],
+                        gap: 0,
+                        newlines_before: newlines,
+                        inner_newlines: 0,
+                        unclosed_quote: false,
+                        too_long: true,
+                    });
+                } else if !line.is_empty() {
                     line_ends.clear();
                     line_ends.extend(memchr::memchr_iter(self.delimiter, line));
                     line_ends.push(line.len());
@@ -261,6 +360,7 @@ impl Splitter {
                         newlines_before: newlines,
                         inner_newlines: 0,
                         unclosed_quote: false,
+                        too_long: false,
                     });
                 }
                 newlines += 1;
@@ -288,36 +388,58 @@ impl Splitter {
     }
 
     /// The first record of `bytes` that is not a blank line (the header), and where the next
-    /// record starts; `None` when `bytes` hold no complete record and more may follow.
+    /// record starts; `None` when `bytes` hold no complete record and more may follow. The
+    /// header must end within the record bound (blank lines before it included): past it, it
+    /// is `too_long`, and nothing after the bound is needed to tell.
     pub fn first_record(&mut self, bytes: &[u8], at_eof: bool) -> Option<FirstRecord> {
+        // The header's line break may be the byte after the bound.
+        let limit = self.max_record + 1;
+        let too_long = || FirstRecord {
+            fields: Vec::new(),
+            end: limit,
+            unclosed_quote: false,
+            too_long: true,
+        };
         let mut pos = 0;
         loop {
             let mut found = None;
             self.open.start();
-            pos += self.open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
+            let used = self.open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
                 if !rec.is_blank() {
                     found = Some((
                         (0..rec.len())
                             .map(|i| rec.get(i).unwrap_or_default().to_vec())
                             .collect(),
                         rec.unclosed_quote,
+                        rec.too_long,
                     ));
                 }
-            })?;
+            });
+            let Some(used) = used else {
+                // The bytes ran out inside the header: more are needed only within the bound.
+                return (bytes.len() > limit).then(too_long);
+            };
+            pos += used;
+            if pos > limit {
+                return Some(too_long());
+            }
             match found {
-                Some((fields, unclosed_quote)) => {
+                Some((_, _, true)) => return Some(too_long()),
+                Some((fields, unclosed_quote, false)) => {
                     return Some(FirstRecord {
                         fields,
                         end: pos,
                         unclosed_quote,
+                        too_long: false,
                     });
                 }
-                // Nothing but blank lines.
+                // Nothing but blank lines (so far, unless the file ends here).
                 None if pos >= bytes.len() => {
-                    return Some(FirstRecord {
+                    return at_eof.then(|| FirstRecord {
                         fields: Vec::new(),
                         end: pos,
                         unclosed_quote: false,
+                        too_long: false,
                     });
                 }
                 None => {}
@@ -335,6 +457,8 @@ pub struct FirstRecord {
     /// The file ended inside a quoted field of this record: every line after the quote was
     /// read into it.
     pub unclosed_quote: bool,
+    /// The header (with the blank lines before it) did not end within the record bound.
+    pub too_long: bool,
 }
 
 #[cfg(test)]
@@ -343,7 +467,7 @@ mod tests {
 
     fn records(bytes: &[u8], at_eof: bool) -> (Vec<(u64, Vec<String>)>, PieceEnd) {
         let mut out = Vec::new();
-        let end = Splitter::new(b',').parse_piece(bytes, at_eof, |r| {
+        let end = Splitter::new(b',', MAX_RECORD_BYTES).parse_piece(bytes, at_eof, |r| {
             out.push((
                 r.newlines_before,
                 (0..r.len())
@@ -381,6 +505,32 @@ mod tests {
         let (recs, end) = records(bytes, true);
         assert_eq!(recs.len(), 2);
         assert_eq!(end.unfinished_at, None);
+    }
+
+    /// A quote that never closes, fed chunk by chunk without a line break: the record keeps
+    /// at most the bound's worth of bytes and is told too long once, at the first line break.
+    #[test]
+    fn an_open_record_holds_no_more_than_the_bound() {
+        let mut splitter = Splitter::new(b',', 1_000);
+        let mut seen = Vec::new();
+        let mut on_record = |r: &Record<'_>| seen.push((r.too_long, r.inner_newlines, r.len()));
+        let first = b"a,\"never closed\n";
+        assert_eq!(
+            splitter
+                .parse_piece(first, false, &mut on_record)
+                .unfinished_at,
+            Some(0)
+        );
+        let mut open = splitter.into_open();
+        let chunk = "x,".repeat(1 << 15);
+        for _ in 0..100 {
+            assert_eq!(open.feed(chunk.as_bytes(), false, 0, &mut on_record), None);
+            assert!(open.out.len() <= 2_048 && open.ends.len() <= 1_024);
+        }
+        let used = open.feed(b"y\nb,c\n", false, 0, &mut on_record);
+        assert_eq!(used, Some(2));
+        assert_eq!(open.newlines(), 2);
+        assert_eq!(seen, [(true, 1, 0)]);
     }
 
     #[test]

@@ -1,12 +1,12 @@
-//! Rejected rows: the reasons (stable codes), `RowReject`, the sinks they go to, the summary
-//! `check`, `run` and the report show, and what a reject message may say about a value. Only
-//! this module decides which values may be quoted; it never reads or validates a row.
+//! Rejected rows: the reasons (stable codes), `RowReject`, the sinks they go to, and the
+//! summary `check`, `run` and the report show. A reject message never quotes a value of any
+//! field (SPEC §2); this module never reads or validates a row.
 
 use std::collections::BTreeMap;
 use std::io;
 
 use super::InputFile;
-use crate::config::{Field, FieldClass};
+use crate::config::Field;
 
 /// Why a row was rejected; the codes are stable and appear in `rejects.csv` and the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -24,10 +24,11 @@ pub enum RejectReason {
     MissingOutcome,
     InvalidChildId,
     UnterminatedQuote,
+    RecordTooLong,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 13] = [
+    pub const ALL: [RejectReason; 14] = [
         RejectReason::WrongColumnCount,
         RejectReason::Undecodable,
         RejectReason::MissingRequired,
@@ -41,6 +42,7 @@ impl RejectReason {
         RejectReason::MissingOutcome,
         RejectReason::InvalidChildId,
         RejectReason::UnterminatedQuote,
+        RejectReason::RecordTooLong,
     ];
 
     pub fn code(self) -> &'static str {
@@ -58,12 +60,13 @@ impl RejectReason {
             RejectReason::MissingOutcome => "missing_outcome",
             RejectReason::InvalidChildId => "invalid_child_id",
             RejectReason::UnterminatedQuote => "unterminated_quote",
+            RejectReason::RecordTooLong => "record_too_long",
         }
     }
 }
 
-/// A row that was not accepted. The message never holds an identifier, quasi-identifier or
-/// dropped column's value.
+/// A row that was not accepted. The message names the column, the reason and the rule, and
+/// never holds a value of any field: whoever holds the export can open it at the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowReject {
     /// The canonical field at fault; `None` for whole-row problems.
@@ -102,41 +105,4 @@ pub fn reject_summary<'a>(
     let mut summary: Vec<_> = totals.into_iter().map(|((r, f), n)| (r, f, n)).collect();
     summary.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
     summary
-}
-
-/// Whether a reject message may show a value of `field`: attributes (labels and case dates,
-/// so that mappings can be fixed) only; never identifiers, birth dates or sex.
-pub(super) fn may_show(field: Field) -> bool {
-    matches!(field.class(), FieldClass::Attribute)
-}
-
-/// A value of `field` as a reject message may show it: ` "value"` (see `quote`) when the field
-/// may be shown, nothing otherwise.
-pub(super) fn shown(field: Field, value: &str) -> String {
-    if may_show(field) {
-        format!(" {}", quote(value))
-    } else {
-        String::new()
-    }
-}
-
-/// How a value may be quoted in a reject message: labels and case dates only, shortened,
-/// and withheld when they look like an identifier (six or more digits in a row).
-pub(super) fn quote(value: &str) -> String {
-    let mut run = 0;
-    for c in value.chars() {
-        run = if c.is_ascii_digit() { run + 1 } else { 0 };
-        if run >= 6 {
-            return "(value withheld: it looks like an identifier)".to_string();
-        }
-    }
-    let mut shown: String = value
-        .chars()
-        .take(40)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if value.chars().count() > 40 {
-        shown.push('…');
-    }
-    format!("\"{shown}\"")
 }

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::IngestError;
-use super::records::{OpenRecord, Record, Splitter};
-use super::source::{self, ChunkPool, Declared, Decoding};
+use super::records::{MAX_RECORD_BYTES, OpenRecord, Record, Splitter};
+use super::source::{self, ChunkPool, Declared, Decoding, Reading};
 
 /// The head of an export, decoded: what `outcomes inspect` looks at.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct Sample {
 /// ingest does for a source that declares neither. Blank lines are not rows.
 pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> {
     let pool = ChunkPool::default();
-    let mut export = source::open_file(path, &pool, source::CHUNK_BYTES, Declared::NOTHING)?;
+    let mut export = source::open_file(path, &pool, Reading::default(), Declared::NOTHING)?;
     // A header whose quote never closes holds the rows after it: never print it as names.
     if export.header_unclosed {
         return Err(IngestError::HeaderQuoteNeverClosed {
@@ -45,7 +45,8 @@ pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> 
 
     let mut rows = Vec::new();
     let take = |rows: &mut Vec<Vec<String>>, rec: &Record<'_>| {
-        if rows.len() < max_rows && !rec.is_blank() {
+        // A row past the record bound has no fields to show.
+        if rows.len() < max_rows && !rec.is_blank() && !rec.too_long {
             rows.push(
                 (0..rec.len())
                     .map(|i| decode(rec.get(i).unwrap_or_default()))
@@ -73,7 +74,7 @@ pub fn sample_file(path: &Path, max_rows: usize) -> Result<Sample, IngestError> 
                 }
             }
         }
-        let mut splitter = Splitter::new(export.delimiter);
+        let mut splitter = Splitter::new(export.delimiter, MAX_RECORD_BYTES);
         let end = splitter.parse_piece(rest, chunk.at_eof, |rec| take(&mut rows, rec));
         if end.unfinished_at.is_some() {
             open = Some(splitter.into_open());

@@ -15,16 +15,16 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::IngestError;
-use super::records::Splitter;
+use super::records::{Splitter, bound_text};
 use crate::config::{EncodingChoice, Pipeline, Source};
 
-/// How much of a file's head is examined to guess encoding and delimiter; also how far the
-/// header may run before its quote is taken to be unclosed.
+/// How much of a file's head is examined to guess encoding and delimiter.
 const SNIFF_BYTES: usize = 1 << 20;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Bytes read from a file at a time (a chunk ends at the first line break after this many).
+/// Bytes read from a file at a time (a chunk ends at its last line break; one without any ends
+/// mid-line, and the record goes on in the next chunk).
 pub const CHUNK_BYTES: usize = 2 << 20;
 
 /// Every file of every source, in pipeline order then path order.
@@ -108,11 +108,20 @@ pub fn sniff_encoding(head: &[u8], choice: EncodingChoice) -> Decoding {
     }
 }
 
-/// Guess the delimiter from the first line: the most frequent of `;` `,` tab outside quotes.
+/// Guess the delimiter from the header line: the most frequent of `;` `,` tab outside quotes
+/// in the first line that is not blank (blank lines before the header are skipped, as ingest
+/// skips them).
 pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut start = 0;
+    while let Some(len) = memchr::memchr(b'\n', &head[start..]) {
+        if !head[start..start + len].iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        start += len + 1;
+    }
     let mut counts = [0usize; 3];
     let mut quoted = false;
-    for &b in head {
+    for &b in &head[start..] {
         match b {
             b'"' => quoted = !quoted,
             b'\n' | b'\r' if !quoted => break,
@@ -165,8 +174,7 @@ pub struct Export<'p, R> {
     /// The header's fields as raw bytes, in the file's encoding (blank lines before it skipped).
     pub header: Vec<Vec<u8>>,
     /// The file ended inside a quote the header opened, so the header holds every line after
-    /// it (the rows, too). `inspect` refuses such a file; the pipeline reads it as it always
-    /// has, and then usually misses a mapped column.
+    /// it (the rows, too). `inspect` and the pipeline both refuse such a file.
     pub header_unclosed: bool,
     /// Line breaks before the body's first byte: blank lines, and the header's own.
     pub header_lines: u64,
@@ -206,27 +214,43 @@ impl<'p, R: Read> Body<'p, R> {
     }
 }
 
+/// How an export is read: chunk size and the record bound (`MAX_RECORD_BYTES` but in tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub chunk_bytes: usize,
+    pub max_record: usize,
+}
+
+impl Default for Reading {
+    fn default() -> Reading {
+        Reading {
+            chunk_bytes: CHUNK_BYTES,
+            max_record: super::records::MAX_RECORD_BYTES,
+        }
+    }
+}
+
 /// Open the export at `path`.
 pub fn open_file<'p>(
     path: &Path,
     pool: &'p ChunkPool,
-    chunk_bytes: usize,
+    reading: Reading,
     declared: Declared,
 ) -> Result<Export<'p, File>, IngestError> {
     let raw = File::open(path).map_err(|source| IngestError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    open(raw, path, pool, chunk_bytes, declared)
+    open(raw, path, pool, reading, declared)
 }
 
 /// Open `raw` as the export at `path` (which only names it in errors): read its head, decide
-/// its encoding and delimiter, and read its header.
+/// its encoding and delimiter, and read its header, which must end within the record bound.
 pub fn open<'p, R: Read>(
     raw: R,
     path: &Path,
     pool: &'p ChunkPool,
-    chunk_bytes: usize,
+    reading: Reading,
     declared: Declared,
 ) -> Result<Export<'p, R>, IngestError> {
     let io_err = |source| IngestError::Io {
@@ -236,7 +260,7 @@ pub fn open<'p, R: Read>(
     let empty = || IngestError::Empty {
         path: path.to_path_buf(),
     };
-    let mut reader = ChunkReader::new(raw, pool, chunk_bytes);
+    let mut reader = ChunkReader::new(raw, pool, reading.chunk_bytes);
     let Some(mut first) = reader.next_chunk().map_err(io_err)? else {
         return Err(empty());
     };
@@ -254,18 +278,14 @@ pub fn open<'p, R: Read>(
     };
     let delimiter = declared.delimiter.unwrap_or_else(|| sniff_delimiter(head));
 
-    // The header may hold quoted line breaks: read on until it is complete, but not past
-    // a megabyte (a quote opened in the header and never closed would take the whole file).
+    // The header may hold quoted line breaks: read on until it is complete, but not past the
+    // record bound (a quote opened in the header and never closed, or a file without line
+    // breaks, would take the whole file).
     let header = loop {
-        if let Some(found) =
-            Splitter::new(delimiter).first_record(&first.bytes[bom_len..], first.at_eof)
+        if let Some(found) = Splitter::new(delimiter, reading.max_record)
+            .first_record(&first.bytes[bom_len..], first.at_eof)
         {
             break found;
-        }
-        if first.bytes.len() > SNIFF_BYTES {
-            return Err(IngestError::HeaderUnterminated {
-                path: path.to_path_buf(),
-            });
         }
         match reader.next_chunk().map_err(io_err)? {
             Some(more) => {
@@ -275,6 +295,12 @@ pub fn open<'p, R: Read>(
             None => first.at_eof = true,
         }
     };
+    if header.too_long {
+        return Err(IngestError::HeaderTooLong {
+            path: path.to_path_buf(),
+            bound: bound_text(reading.max_record),
+        });
+    }
     if header.fields.is_empty() {
         return Err(empty());
     }
@@ -324,7 +350,8 @@ impl ChunkPool {
     }
 }
 
-/// A chunk of a file: whole lines, except that the last chunk may end without a line break.
+/// A chunk of a file: whole lines, except that the last chunk may end without a line break
+/// and a chunk that holds no line break at all ends mid-line.
 pub struct Chunk {
     pub bytes: Vec<u8>,
     pub at_eof: bool,
@@ -374,29 +401,29 @@ impl<'p, R: Read> ChunkReader<'p, R> {
         }
         let mut buf = self.pool.take();
         buf.extend_from_slice(&self.carry);
-        let mut want = self.chunk_bytes.max(buf.len() + self.chunk_bytes / 2);
-        loop {
-            let searched = buf.len();
-            if !self.fill(&mut buf, want)? {
-                self.done = true;
-                return Ok(Some(Chunk {
-                    bytes: buf,
-                    at_eof: true,
-                }));
-            }
-            // A line longer than a chunk: read on until it ends.
-            if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
-                let cut = searched + i + 1;
-                self.carry.clear();
-                self.carry.extend_from_slice(&buf[cut..]);
-                buf.truncate(cut);
-                return Ok(Some(Chunk {
-                    bytes: buf,
-                    at_eof: false,
-                }));
-            }
-            want = buf.len() * 2;
+        self.carry.clear();
+        // The carry holds no line break: what is read after it is searched.
+        let searched = buf.len();
+        let want = self.chunk_bytes.max(buf.len() + self.chunk_bytes / 2);
+        if !self.fill(&mut buf, want)? {
+            self.done = true;
+            return Ok(Some(Chunk {
+                bytes: buf,
+                at_eof: true,
+            }));
         }
+        // Cut after the last line break. A chunk without one (a line longer than a chunk)
+        // ends mid-line, and the record goes on in the next chunk: a chunk never grows to
+        // hold a whole line, so a file without line breaks is read in chunks all the same.
+        if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
+            let cut = searched + i + 1;
+            self.carry.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
+        }
+        Ok(Some(Chunk {
+            bytes: buf,
+            at_eof: false,
+        }))
     }
 
     /// The SHA-256 of the whole file; reads whatever is left unread first.
@@ -442,14 +469,12 @@ mod tests {
         chunk_bytes: usize,
     ) -> (Decoding, bool, u8, Vec<String>, u64, Vec<u8>) {
         let pool = ChunkPool::default();
-        let mut export = open(
-            bytes,
-            Path::new("t.csv"),
-            &pool,
+        let reading = Reading {
             chunk_bytes,
-            Declared::NOTHING,
-        )
-        .unwrap();
+            ..Reading::default()
+        };
+        let mut export =
+            open(bytes, Path::new("t.csv"), &pool, reading, Declared::NOTHING).unwrap();
         let header = export
             .header
             .iter()
@@ -494,6 +519,16 @@ mod tests {
     }
 
     #[test]
+    fn the_delimiter_is_sniffed_from_the_header_line_not_a_blank_line_before_it() {
+        for text in [&b"\nid;type\nA;b\n"[..], b" \r\n\t\nid;type\nA;b\n"] {
+            let (_, _, delimiter, header, _, _) = open_bytes(text, CHUNK_BYTES);
+            assert_eq!(delimiter, b';');
+            assert_eq!(header, ["id", "type"]);
+        }
+        assert_eq!(sniff_delimiter(b"\n\na\tb\tc\n"), b'\t');
+    }
+
+    #[test]
     fn a_bom_is_not_part_of_the_header_and_means_utf8() {
         let (decoding, has_bom, delimiter, header, lines, body) =
             open_bytes(b"\xEF\xBB\xBFid;\"a\nb\"\n1;2", CHUNK_BYTES);
@@ -518,7 +553,7 @@ mod tests {
                 text,
                 Path::new("t.csv"),
                 &pool,
-                CHUNK_BYTES,
+                Reading::default(),
                 Declared::NOTHING,
             )
             .unwrap()
@@ -533,14 +568,96 @@ mod tests {
     fn an_export_of_blank_lines_is_empty() {
         let pool = ChunkPool::default();
         for text in [&b""[..], b"\n \r\n"] {
-            let err = open(
-                text,
+            for chunk_bytes in [2, 3, CHUNK_BYTES] {
+                let reading = Reading {
+                    chunk_bytes,
+                    ..Reading::default()
+                };
+                let err = open(text, Path::new("t.csv"), &pool, reading, Declared::NOTHING);
+                assert!(matches!(err, Err(IngestError::Empty { .. })));
+            }
+        }
+    }
+
+    /// A header that does not end within the record bound (blank lines before it included) is
+    /// an error, told after reading no more than the bound and a chunk.
+    #[test]
+    fn a_header_past_the_record_bound_is_an_error_read_no_further() {
+        let pool = ChunkPool::default();
+        let long_name = format!("id,{},type\nA,b,c\n", "n".repeat(100));
+        let blank_lines = format!("{}id,type\nA,b\n", " \n".repeat(60));
+        let no_line_break = "a;b;c;".repeat(100_000);
+        let quote = format!("id,\"type\n{}", "A,b\n".repeat(100_000));
+        for (text, max_record) in [
+            (long_name.as_str(), 64),
+            (&blank_lines, 64),
+            (&no_line_break, 1_000),
+            (&quote, 1_000),
+        ] {
+            for chunk_bytes in [7, 64, CHUNK_BYTES] {
+                let mut read = 0;
+                let counting = CountingReader(text.as_bytes(), &mut read);
+                let reading = Reading {
+                    chunk_bytes,
+                    max_record,
+                };
+                let err = open(
+                    counting,
+                    Path::new("t.csv"),
+                    &pool,
+                    reading,
+                    Declared::NOTHING,
+                );
+                assert!(
+                    matches!(err, Err(IngestError::HeaderTooLong { .. })),
+                    "{:?}",
+                    err.err()
+                );
+                assert!(
+                    read <= 2 * max_record + 2 * chunk_bytes,
+                    "{read} bytes read"
+                );
+            }
+        }
+        // Within the bound, it is a header.
+        let reading = Reading {
+            chunk_bytes: 7,
+            max_record: 64,
+        };
+        let text = format!("{}id,type\nA,b\n", " \n".repeat(20));
+        assert!(
+            open(
+                text.as_bytes(),
                 Path::new("t.csv"),
                 &pool,
-                CHUNK_BYTES,
-                Declared::NOTHING,
-            );
-            assert!(matches!(err, Err(IngestError::Empty { .. })));
+                reading,
+                Declared::NOTHING
+            )
+            .is_ok()
+        );
+    }
+
+    /// A reader that counts the bytes read from it.
+    struct CountingReader<'a>(&'a [u8], &'a mut usize);
+
+    impl Read for CountingReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.read(buf)?;
+            *self.1 += n;
+            Ok(n)
         }
+    }
+
+    #[test]
+    fn a_chunk_without_a_line_break_ends_mid_line_and_never_grows() {
+        let text = vec![b'x'; 100_000];
+        let pool = ChunkPool::default();
+        let mut reader = ChunkReader::new(&text[..], &pool, 1_000);
+        let mut seen = Vec::new();
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            assert!(chunk.bytes.len() <= 1_500, "{}", chunk.bytes.len());
+            seen.extend_from_slice(&chunk.bytes);
+        }
+        assert_eq!(seen, text);
     }
 }

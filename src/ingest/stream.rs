@@ -1,39 +1,43 @@
 //! The chunk and piece stream of one file and its in-order merge: counts, rejects, office
-//! names and cases come out in file order. It opens no file and looks inside no field: that is
-//! `source`'s and `validate`'s.
+//! names, unmapped values and cases come out in file order. It opens no file and looks inside
+//! no field: that is `source`'s and `validate`'s.
 //!
-//! The body of an export comes from `source` in chunks (2 MB, ending at a line break); each
-//! chunk is cut into pieces (~256 KB, also at line breaks) that are split and validated in
-//! parallel, each as if it began a record, while the previous chunk is merged and the next one
-//! is read. That guess is wrong only where a quoted line break falls at a cut: the piece before
-//! it then ends inside a record (`PieceEnd::unfinished_at`), and the merge re-reads from that
-//! record on, in order.
+//! The body of an export comes from `source` in chunks (2 MB, ending at a line break unless a
+//! line is longer than a chunk); each chunk is cut into pieces (~256 KB, also at line breaks)
+//! that are split and validated in parallel, each as if it began a record, while the previous
+//! chunk is merged and the next one is read. That guess is wrong only where a quoted line break
+//! or a long line falls at a cut: the piece before it then ends inside a record
+//! (`PieceEnd::unfinished_at`), and the merge re-reads from that record on, in order. The merge
+//! also checks the source's office names (`MAX_OFFICES`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::header::{self, wrong_shape};
+use super::header::{self, too_long, wrong_shape};
 use super::memo::Memo;
-use super::records::{OpenRecord, PieceEnd, Record, Splitter};
+use super::records::{MAX_RECORD_BYTES, OpenRecord, PieceEnd, Record, Splitter};
 use super::reject::{RejectSink, RowReject};
-use super::source::{self, Chunk, ChunkPool, Export};
+use super::source::{self, Chunk, ChunkPool, Export, Reading};
+use super::unmapped::{NotALabel, Unmapped, not_a_label};
 use super::validate::RowContext;
 use super::{CaseSink, IngestError, InputFile};
-use crate::config::Source;
+use crate::config::{Field, Source};
 use crate::model::{Case, Day};
 use crate::pseudonym::{Pseudonymizer, to_hex};
 
 /// The size a chunk is cut into for parallel parsing.
 pub(super) const PIECE_BYTES: usize = 256 << 10;
 
-/// Where a file is cut: chunk and piece sizes. Tests cut small to put cuts everywhere.
+/// Where a file is cut: chunk and piece sizes, and the record bound (past which a record is
+/// cut off). Tests cut small to put cuts everywhere.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Cuts {
     pub(super) chunk_bytes: usize,
     pub(super) piece_bytes: usize,
+    pub(super) max_record: usize,
 }
 
 impl Default for Cuts {
@@ -41,6 +45,17 @@ impl Default for Cuts {
         Cuts {
             chunk_bytes: source::CHUNK_BYTES,
             piece_bytes: PIECE_BYTES,
+            max_record: MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl Cuts {
+    /// How `source` reads the file for these cuts.
+    pub(super) fn reading(self) -> Reading {
+        Reading {
+            chunk_bytes: self.chunk_bytes,
+            max_record: self.max_record,
         }
     }
 }
@@ -83,6 +98,20 @@ impl OfficeTable {
     }
 }
 
+/// The most distinct office names one source may have: more, and the office column does not
+/// hold office names (SPEC §2), which would go into `cases.parquet`. A name read from the
+/// column must also pass the test a listed label passes (no six digits in a row, at most 100
+/// characters).
+pub(super) const MAX_OFFICES: usize = 500;
+
+/// What ingest keeps of one source across its files: its unmapped values and which of the
+/// run's office names its cases have.
+#[derive(Default)]
+pub(super) struct SourceTally {
+    pub(super) unmapped: Unmapped,
+    offices: HashSet<u32>,
+}
+
 /// One file to read: the source it belongs to, its place in the run, and the piece size.
 pub(super) struct FileContext<'a> {
     pub(super) source: &'a Source,
@@ -91,17 +120,24 @@ pub(super) struct FileContext<'a> {
     pub(super) path: &'a Path,
     pub(super) pseudonymizer: &'a Pseudonymizer,
     pub(super) as_of: Day,
-    pub(super) piece_bytes: usize,
+    pub(super) cuts: Cuts,
 }
 
 /// What parsing a piece needs besides validation: the header's width, the delimiter, where
-/// pieces are cut and where chunk buffers go back when merged.
+/// pieces are cut, the record bound and where chunk buffers go back when merged.
 struct PieceContext<'a> {
     rows: &'a RowContext<'a>,
     header_len: usize,
     delimiter: u8,
     piece_bytes: usize,
+    max_record: usize,
     pool: &'a ChunkPool,
+}
+
+impl PieceContext<'_> {
+    fn splitter(&self) -> Splitter {
+        Splitter::new(self.delimiter, self.max_record)
+    }
 }
 
 /// A row of a piece, in file order; lines count from the start of the piece.
@@ -120,22 +156,30 @@ enum ParsedRow {
         inner_newlines: u64,
         unclosed: bool,
     },
+    /// A record that did not end within the record bound, and the lines it took.
+    TooLong {
+        line: u64,
+        inner_newlines: u64,
+    },
 }
 
 /// What parsing one piece gives the (ordered) merge.
 struct PieceResult {
     rows: Vec<ParsedRow>,
     offices: Vec<String>,
+    unmapped: Unmapped,
     end: PieceEnd,
 }
 
-/// The rows of a piece as they are parsed, with the piece's office names and memo.
+/// The rows of a piece as they are parsed, with the piece's office names, unmapped values
+/// and memo.
 #[derive(Default)]
 struct PieceBuilder {
     rows: Vec<ParsedRow>,
     offices: Vec<String>,
     office_index: HashMap<String, u32>,
     last_office: Option<(String, u32)>,
+    unmapped: Unmapped,
     memo: Memo,
 }
 
@@ -145,6 +189,13 @@ impl PieceBuilder {
             return;
         }
         let line = rec.newlines_before;
+        if rec.too_long {
+            self.rows.push(ParsedRow::TooLong {
+                line,
+                inner_newlines: rec.inner_newlines,
+            });
+            return;
+        }
         if rec.len() != ctx.header_len || rec.unclosed_quote {
             self.rows.push(ParsedRow::WrongShape {
                 line,
@@ -154,7 +205,7 @@ impl PieceBuilder {
             });
             return;
         }
-        match ctx.rows.process(rec, &mut self.memo) {
+        match ctx.rows.process(rec, &mut self.memo, &mut self.unmapped) {
             Ok((mut case, office)) => {
                 case.line = line;
                 case.office = match &self.last_office {
@@ -183,6 +234,7 @@ impl PieceBuilder {
         PieceResult {
             rows: self.rows,
             offices: self.offices,
+            unmapped: self.unmapped,
             end,
         }
     }
@@ -211,7 +263,7 @@ fn parse_chunk(ctx: &PieceContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult
         .enumerate()
         .map(|(i, range)| {
             let at_eof = chunk.at_eof && i == last;
-            let mut splitter = Splitter::new(ctx.delimiter);
+            let mut splitter = ctx.splitter();
             (
                 range.start,
                 parse_piece(ctx, &mut splitter, &chunk.bytes[range], at_eof),
@@ -224,8 +276,12 @@ fn parse_chunk(ctx: &PieceContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult
 struct Merge<'s> {
     file: InputFile,
     header_len: usize,
+    max_record: usize,
+    /// The source: its office column and the office names its pipeline entry gives.
+    source: &'s Source,
     cases: &'s mut dyn CaseSink,
     offices: &'s mut OfficeTable,
+    tally: &'s mut SourceTally,
     sink: &'s mut dyn RejectSink,
     /// Line breaks before the first byte not yet merged.
     lines_done: u64,
@@ -240,6 +296,12 @@ impl Merge<'_> {
             .iter()
             .map(|name| self.offices.intern(name))
             .collect();
+        for (name, i) in result.offices.iter().zip(&global) {
+            if self.tally.offices.insert(*i) {
+                self.check_office(name)?;
+            }
+        }
+        self.tally.unmapped.merge(result.unmapped);
         for row in result.rows {
             self.file.rows_read += 1;
             match row {
@@ -264,10 +326,49 @@ impl Merge<'_> {
                         wrong_shape(line, columns, self.header_len, inner_newlines, unclosed);
                     self.reject(line, reject)?;
                 }
+                ParsedRow::TooLong {
+                    line,
+                    inner_newlines,
+                } => {
+                    let line = self.lines_done + line + 1;
+                    self.reject(line, too_long(line, inner_newlines, self.max_record))?;
+                }
             }
         }
         self.lines_done += result.end.newlines;
         Ok(())
+    }
+
+    /// A whole-file error when the source's office names, with `name` new among them, do not
+    /// look like office names: more than `MAX_OFFICES` of them, or `name` (read from the
+    /// column, not written in the pipeline file) could not be a label.
+    fn check_office(&self, name: &str) -> Result<(), IngestError> {
+        let source = self.source;
+        let Some(column) = source.column(Field::Office) else {
+            return Ok(());
+        };
+        let from_pipeline = source.labels.office_names.iter().any(|o| o == name)
+            || source.fixed_office.as_deref() == Some(name)
+            || source.name == name;
+        let why = if self.tally.offices.len() > MAX_OFFICES {
+            format!("holds more than {MAX_OFFICES} distinct values")
+        } else if from_pipeline {
+            return Ok(());
+        } else {
+            match not_a_label(name) {
+                None => return Ok(()),
+                Some(NotALabel::Digits) => {
+                    "holds a value with six or more digits in a row (like an identifier or a phone number)".to_string()
+                }
+                Some(NotALabel::Long) => "holds a value over 100 characters".to_string(),
+            }
+        };
+        Err(IngestError::NotOfficeNames {
+            path: self.file.path.clone(),
+            source_name: source.name.clone(),
+            column: column.to_string(),
+            why,
+        })
     }
 
     fn reject(&mut self, line: u64, reject: RowReject) -> Result<(), IngestError> {
@@ -293,6 +394,8 @@ impl Merge<'_> {
     ) -> Result<(), IngestError> {
         let result = self.chunk_rows(ctx, &chunk, parsed);
         ctx.pool.give(chunk.bytes);
+        // A crash test aborts here, in the middle of ingest (a release build does nothing).
+        let _ = crate::fault::point("ingest-chunk");
         result
     }
 
@@ -334,7 +437,7 @@ impl Merge<'_> {
         bytes: &[u8],
         at_eof: bool,
     ) -> Result<(), IngestError> {
-        let mut splitter = Splitter::new(ctx.delimiter);
+        let mut splitter = ctx.splitter();
         let result = parse_piece(ctx, &mut splitter, bytes, at_eof);
         let unfinished = result.end.unfinished_at.is_some();
         self.piece(result)?;
@@ -352,6 +455,7 @@ pub(super) fn ingest_export<R: Read + Send>(
     export: Export<'_, R>,
     cases: &mut dyn CaseSink,
     offices: &mut OfficeTable,
+    tally: &mut SourceTally,
     sink: &mut dyn RejectSink,
     progress: &(dyn Fn(&InputFile, u64) + Sync),
 ) -> Result<InputFile, IngestError> {
@@ -364,10 +468,15 @@ pub(super) fn ingest_export<R: Read + Send>(
         has_bom,
         delimiter,
         header,
-        header_unclosed: _,
+        header_unclosed,
         header_lines,
         mut body,
     } = export;
+    if header_unclosed {
+        return Err(IngestError::HeaderQuoteNeverClosed {
+            path: ctx.path.to_path_buf(),
+        });
+    }
     let display = format!(
         "{}/{}",
         ctx.source.name,
@@ -400,15 +509,19 @@ pub(super) fn ingest_export<R: Read + Send>(
         rows: &rows,
         header_len: header.len(),
         delimiter,
-        piece_bytes: ctx.piece_bytes,
+        piece_bytes: ctx.cuts.piece_bytes,
+        max_record: ctx.cuts.max_record,
         pool: body.pool(),
     };
 
     let mut merge = Merge {
         file,
         header_len: header.len(),
+        max_record: ctx.cuts.max_record,
+        source: ctx.source,
         cases,
         offices,
+        tally,
         sink,
         lines_done: header_lines,
         open: None,

@@ -38,14 +38,24 @@ fn ingest_with(
     cuts: Cuts,
     sink: &mut dyn RejectSink,
 ) -> Result<(Vec<Case>, InputFile), IngestError> {
+    ingest_tallied(text, cuts, sink).map(|(cases, file, _)| (cases, file))
+}
+
+/// `ingest_with`, and the summary of unmapped values (`min_count` 2).
+fn ingest_tallied(
+    text: &[u8],
+    cuts: Cuts,
+    sink: &mut dyn RejectSink,
+) -> Result<(Vec<Case>, InputFile, Vec<UnmappedColumn>), IngestError> {
     let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
     let key = Key::from_bytes([1; 32]);
     let pseudonymizer = key.pseudonymizer();
     let source = &pipeline.sources[0];
     let path = Path::new("t.csv");
     let pool = ChunkPool::default();
-    let export = source::open(text, path, &pool, cuts.chunk_bytes, Declared::of(source))?;
+    let export = source::open(text, path, &pool, cuts.reading(), Declared::of(source))?;
     let mut cases = Vec::new();
+    let mut tally = SourceTally::default();
     let file = stream::ingest_export(
         FileContext {
             source,
@@ -54,15 +64,16 @@ fn ingest_with(
             path,
             pseudonymizer: &pseudonymizer,
             as_of: 30_000,
-            piece_bytes: cuts.piece_bytes,
+            cuts,
         },
         export,
         &mut cases,
         &mut OfficeTable::default(),
+        &mut tally,
         sink,
         &|_: &InputFile, _: u64| {},
     )?;
-    Ok((cases, file))
+    Ok((cases, file, tally.unmapped.summarize(0, 2)))
 }
 
 /// Ingest `text` uncut, rejects discarded.
@@ -129,18 +140,26 @@ impl RejectSink for Collect {
     }
 }
 
-/// Ingest `text` with the given cuts: the cases, the rejects and the rows read.
-fn ingest_cut(text: &[u8], cuts: Cuts) -> (Vec<Case>, Vec<(u64, RejectReason)>, u64) {
+/// What ingesting a file gives: the cases, the rejects, the rows read and the unmapped values.
+type Ingest = (
+    Vec<Case>,
+    Vec<(u64, RejectReason)>,
+    u64,
+    Vec<UnmappedColumn>,
+);
+
+/// Ingest `text` with the given cuts.
+fn ingest_cut(text: &[u8], cuts: Cuts) -> Ingest {
     let mut rejects = Collect(Vec::new());
-    let (cases, file) = ingest_with(text, cuts, &mut rejects).unwrap();
-    (cases, rejects.0, file.rows_read)
+    let (cases, file, unmapped) = ingest_tallied(text, cuts, &mut rejects).unwrap();
+    (cases, rejects.0, file.rows_read, unmapped)
 }
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
     /// Where the cuts fall changes nothing: quoted line breaks, unclosed quotes, blank
-    /// lines, CRLF and a last line without a break read the same with chunks and pieces of
-    /// a few bytes as in one piece.
+    /// lines, CRLF, a last line without a break, unmapped labels and rows past the record
+    /// bound read the same with chunks and pieces of a few bytes as in one piece.
     #[test]
     fn the_result_does_not_depend_on_where_the_file_is_cut(
         rows in proptest::collection::vec(
@@ -153,20 +172,26 @@ proptest::proptest! {
                 proptest::strategy::Just("F6,prevention".to_string()),
                 proptest::strategy::Just("G7,prevention,01.02.2020,,,\"never closed".to_string()),
                 proptest::strategy::Just(String::new()),
+                proptest::strategy::Just("H8,преглед,01.02.2020,,,unmapped case type".to_string()),
+                proptest::strategy::Just("I9,prevention,01.02.2020,03.04.2020,Неясно,unmapped".to_string()),
+                proptest::strategy::Just("J10,prevention,01.02.2020,03.04.2020,\"Не\nясно\",x".to_string()),
+                proptest::strategy::Just(format!("K11,prevention,01.02.2020,,,{}", "long ".repeat(30))),
+                proptest::strategy::Just(format!("L12,prevention,01.02.2020,,,\"{}\"", "a long\nquoted note ".repeat(8))),
             ],
             0..30,
         ),
         trailing_newline in proptest::bool::ANY,
         chunk_bytes in 2usize..80,
         piece_bytes in 1usize..40,
+        max_record in 40usize..160,
     ) {
         let mut text = String::from(HEADER);
         text.push_str(&rows.join("\n"));
         if trailing_newline {
             text.push('\n');
         }
-        let whole = ingest_cut(text.as_bytes(), Cuts::default());
-        let cut = ingest_cut(text.as_bytes(), Cuts { chunk_bytes, piece_bytes });
+        let whole = ingest_cut(text.as_bytes(), Cuts { max_record, ..Cuts::default() });
+        let cut = ingest_cut(text.as_bytes(), Cuts { chunk_bytes, piece_bytes, max_record });
         let lines = |cases: &[Case]| -> Vec<(u64, crate::model::Pseudonym)> {
             cases.iter().map(|c| (c.line, c.child)).collect()
         };
@@ -174,6 +199,7 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&whole.1, &cut.1);
         proptest::prop_assert_eq!(whole.2, cut.2);
         proptest::prop_assert_eq!(whole.2, (whole.0.len() + whole.1.len()) as u64);
+        proptest::prop_assert_eq!(&whole.3, &cut.3);
     }
 }
 
@@ -204,9 +230,10 @@ fn a_stray_quote_swallows_the_rest_once() {
         Cuts {
             chunk_bytes: 64,
             piece_bytes: 16,
+            ..Cuts::default()
         },
     ] {
-        let (cases, rejects, rows) = ingest_cut(text.as_bytes(), cuts);
+        let (cases, rejects, rows, _) = ingest_cut(text.as_bytes(), cuts);
         assert_eq!(cases.len(), 0);
         assert_eq!(rows, 1);
         assert_eq!(rejects, vec![(2, RejectReason::UnterminatedQuote)]);
@@ -219,11 +246,13 @@ fn a_header_whose_quote_never_closes_is_a_clear_error() {
     for i in 0..100_000 {
         text.push_str(&format!("A{i},prevention,01.02.2020,,\n"));
     }
-    let err = ingest_with(text.as_bytes(), Cuts::default(), &mut DiscardRejects).unwrap_err();
-    assert!(
-        matches!(err, IngestError::HeaderUnterminated { .. }),
-        "{err}"
-    );
+    let cuts = Cuts {
+        max_record: 1 << 20,
+        ..Cuts::default()
+    };
+    let err = ingest_with(text.as_bytes(), cuts, &mut DiscardRejects).unwrap_err();
+    assert!(matches!(err, IngestError::HeaderTooLong { .. }), "{err}");
+    assert!(err.to_string().contains("within the first 1 MB"), "{err}");
 }
 
 #[test]
@@ -232,4 +261,97 @@ fn crlf_blank_lines_and_a_last_line_without_a_break() {
     let (cases, file) = ingest_text(text);
     assert_eq!(file.rows_read, 2);
     assert_eq!(cases.iter().map(|c| c.line).collect::<Vec<_>>(), vec![2, 5]);
+}
+
+/// A quote opened in the header's last column and never closed makes the header hold every
+/// row: the mapped columns are all there, so without this check the file read as 0 rows.
+#[test]
+fn a_header_quote_that_never_closes_before_the_end_of_the_file_is_an_error() {
+    let text = "id,type,opened,closed,outcome,\"notes\nA1,prevention,01.02.2020,,,x\n";
+    let err = ingest_with(text.as_bytes(), Cuts::default(), &mut DiscardRejects).unwrap_err();
+    assert!(
+        matches!(err, IngestError::HeaderQuoteNeverClosed { .. }),
+        "{err}"
+    );
+}
+
+/// Collects rejects as (line, reason, message).
+struct Messages(Vec<(u64, RejectReason, String)>);
+
+impl RejectSink for Messages {
+    fn reject(&mut self, _: &InputFile, line: u64, reject: &RowReject) -> io::Result<()> {
+        self.0.push((line, reject.reason, reject.message.clone()));
+        Ok(())
+    }
+}
+
+/// A line, a quoted field and a record open across chunks past the record bound: each is one
+/// rejected row that takes every line up to the first line break after the bound, and the
+/// lines after it are read as rows again, with the right numbers.
+#[test]
+fn a_row_past_the_record_bound_is_rejected_and_reading_resumes_after_it() {
+    let max_record = 64;
+    let mut text = String::from(HEADER);
+    text.push_str("A1,prevention,01.02.2020,,,fine\n"); // line 2
+    text.push_str(&format!("A2,prevention,01.02.2020,,,{}\n", "x".repeat(60))); // 3
+    text.push_str("A3,prevention,01.02.2020,,,fine\n"); // 4
+    // A quote opened on line 5 and never closed: the record runs past the bound within line 6,
+    // so lines 5 and 6 are one rejected row; line 7 is a row again.
+    text.push_str("A4,prevention,01.02.2020,,,\"opened\n"); // 5
+    text.push_str("B1,prevention,01.02.2020,,,swallowed\n"); // 6
+    text.push_str("B2,prevention,01.02.2020,,,read again\n"); // 7
+    text.push_str("A5,prevention,01.02.2020,,,fine\n"); // 8
+    // No line break after the bound: the row runs to the end of the file.
+    text.push_str(&format!("A6,prevention,01.02.2020,,,{}", "y".repeat(200))); // 9
+    for (chunk_bytes, piece_bytes) in [(source::CHUNK_BYTES, PIECE_BYTES), (16, 8), (3, 1)] {
+        let cuts = Cuts {
+            chunk_bytes,
+            piece_bytes,
+            max_record,
+        };
+        let mut rejects = Messages(Vec::new());
+        let (cases, file) = ingest_with(text.as_bytes(), cuts, &mut rejects).unwrap();
+        let lines: Vec<u64> = cases.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [2, 4, 7, 8], "chunks of {chunk_bytes}");
+        let rejected: Vec<(u64, RejectReason)> = rejects.0.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(
+            rejected,
+            [
+                (3, RejectReason::RecordTooLong),
+                (5, RejectReason::RecordTooLong),
+                (9, RejectReason::RecordTooLong),
+            ]
+        );
+        assert_eq!((file.rows_read, file.rows_rejected), (7, 3));
+        assert!(
+            rejects.0[0].2.contains("longer than 64 bytes"),
+            "{:?}",
+            rejects.0
+        );
+        assert!(rejects.0[1].2.contains("lines 5 to 6"), "{:?}", rejects.0);
+        assert!(
+            rejects
+                .0
+                .iter()
+                .all(|r| !r.2.contains("xxx") && !r.2.contains("opened"))
+        );
+    }
+}
+
+/// A file whose only row never ends (no line break for megabytes) is one rejected row, read
+/// through in bounded chunks.
+#[test]
+fn a_row_without_a_line_break_for_megabytes_is_one_rejected_row() {
+    let mut text = String::from(HEADER).into_bytes();
+    text.extend_from_slice(b"A1,prevention,01.02.2020,,,");
+    text.extend(std::iter::repeat_n(b'z', 12 << 20));
+    let mut rejects = Messages(Vec::new());
+    let (cases, file) = ingest_with(&text, Cuts::default(), &mut rejects).unwrap();
+    assert_eq!((cases.len(), file.rows_read, file.rows_rejected), (0, 1, 1));
+    assert_eq!(rejects.0[0].1, RejectReason::RecordTooLong);
+    assert!(
+        rejects.0[0].2.contains("longer than 4 MB"),
+        "{:?}",
+        rejects.0
+    );
 }

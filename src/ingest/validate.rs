@@ -1,6 +1,7 @@
 //! Validating one record of the header's width: SPEC §2's checks in field order, giving a
 //! `Case` (identifiers pseudonymized, labels resolved) or the first problem as a `RowReject`.
-//! It keeps no raw text; what a message may quote is `reject`'s rule.
+//! It keeps no raw text, and no message it writes quotes a value (SPEC §2): each names the
+//! column, the reason and the rule.
 
 use std::borrow::Cow;
 
@@ -8,12 +9,26 @@ use super::Decoding;
 use super::header::ColumnIndex;
 use super::memo::Memo;
 use super::records::Record;
-use super::reject::{self, RejectReason, RowReject};
+use super::reject::{RejectReason, RowReject};
+use super::unmapped::Unmapped;
 use crate::config::{Field, IdScheme, LabelMap, Source};
 use crate::dates::{self, DateError};
 use crate::model::{Case, Day, RegionIdx, Vocabulary};
 use crate::pseudonym::{self, Domain, Pseudonymizer};
 use crate::reference;
+
+/// Why a label, region or municipality did not resolve: a reject, or a value that no value map
+/// (nor the reference, for places) knows, which `process` tallies before rejecting the row.
+pub(super) enum Miss<'r> {
+    Reject(RowReject),
+    Unmapped(Cow<'r, str>),
+}
+
+impl From<RowReject> for Miss<'_> {
+    fn from(reject: RowReject) -> Self {
+        Miss::Reject(reject)
+    }
+}
 
 /// What validating a record of one file needs: the source's mapping and labels, where the
 /// header put each field, and how the file's bytes decode.
@@ -119,7 +134,6 @@ impl<'a> RowContext<'a> {
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
-        let shown = || reject::shown(field, &text);
         let day = dates::parse_date(&text, &self.source.date_formats).map_err(|e| {
             let formats: Vec<&str> = self.source.date_formats.iter().map(|f| f.text()).collect();
             match e {
@@ -127,33 +141,26 @@ impl<'a> RowContext<'a> {
                     Some(field),
                     RejectReason::ImpossibleDate,
                     format!(
-                        "{}{} is not a calendar date between 1900 and 2100",
+                        "{} holds a date that is not a calendar date between 1900 and 2100 (formats tried: {formats:?})",
                         self.column_label(field),
-                        shown()
                     ),
                 ),
                 DateError::Unparseable => self.reject(
                     Some(field),
                     RejectReason::UnparseableDate,
                     format!(
-                        "{}{} matches none of the date formats {formats:?}",
+                        "{} holds a value that matches none of the date formats tried: {formats:?}",
                         self.column_label(field),
-                        shown()
                     ),
                 ),
             }
         })?;
         if day > self.as_of {
-            let when = if reject::may_show(field) {
-                format!(" {}", dates::from_day(day))
-            } else {
-                String::new()
-            };
             return Err(self.reject(
                 Some(field),
                 RejectReason::DateAfterAsOf,
                 format!(
-                    "{}{when} is after the as-of date {}",
+                    "{} holds a date after the as-of date {}",
                     self.column_label(field),
                     dates::from_day(self.as_of)
                 ),
@@ -162,59 +169,75 @@ impl<'a> RowContext<'a> {
         Ok(Some(day))
     }
 
-    fn unknown_label(&self, field: Field, text: &str) -> RowReject {
-        let shown = reject::shown(field, text);
+    /// The reject of a label that is not mapped. It names the column and where to map it,
+    /// never the label: the labels themselves are listed once at the end of the run.
+    fn unknown_label(&self, field: Field) -> RowReject {
         self.reject(
             Some(field),
             RejectReason::UnknownLabel,
             format!(
-                "{}: label{shown} is not mapped; add it under [sources.values.{}] in the pipeline file",
+                "{}: the label is not mapped; add it under [sources.values.{}] in the pipeline file (unmapped labels are listed at the end of the run)",
                 self.column_label(field),
                 field.name()
             ),
         )
     }
 
-    /// The label `field` holds, by `labels`; `Ok(None)` when empty or unmapped.
-    pub(super) fn label<T: Vocabulary>(
+    /// The reject of a region that is not an oblast: the column and where to map it.
+    fn unknown_region(&self, field: Field) -> RowReject {
+        self.reject(
+            Some(field),
+            RejectReason::UnknownRegion,
+            format!(
+                "{}: the value is not an oblast code, NUTS-3 code or name; map it under [sources.values.{}] in the pipeline file (unmapped values are listed at the end of the run)",
+                self.column_label(field),
+                field.name()
+            ),
+        )
+    }
+
+    /// The label `field` holds, by `labels`; `Ok(None)` when empty.
+    pub(super) fn label<'r, T: Vocabulary>(
         &self,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
         labels: &LabelMap<T>,
-    ) -> Result<Option<T>, RowReject> {
+    ) -> Result<Option<T>, Miss<'r>> {
         match self.text(rec, field)? {
-            Some(text) => labels
-                .get(&text)
-                .map(Some)
-                .ok_or_else(|| self.unknown_label(field, &text)),
+            Some(text) => match labels.get(&text) {
+                Some(value) => Ok(Some(value)),
+                None => Err(Miss::Unmapped(text)),
+            },
             None => Ok(None),
         }
     }
 
     /// The municipality of a row in `region`: by the source's labels, then by name.
-    pub(super) fn municipality(
+    pub(super) fn municipality<'r>(
         &self,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         region: RegionIdx,
-    ) -> Result<Option<u16>, RowReject> {
-        match self.text(rec, Field::Municipality)? {
-            None => Ok(None),
-            Some(text) => self
-                .source
-                .labels
-                .municipality
-                .get(&text)
-                .or_else(|| reference::find_municipality(&text, region))
-                .map(Some)
-                .ok_or_else(|| self.unknown_label(Field::Municipality, &text)),
+    ) -> Result<Option<u16>, Miss<'r>> {
+        let Some(text) = self.text(rec, Field::Municipality)? else {
+            return Ok(None);
+        };
+        match self
+            .source
+            .labels
+            .municipality
+            .get(&text)
+            .or_else(|| reference::find_municipality(&text, region))
+        {
+            Some(m) => Ok(Some(m)),
+            None => Err(Miss::Unmapped(text)),
         }
     }
 
-    pub(super) fn region(
+    pub(super) fn region<'r>(
         &self,
-        rec: &Record<'_>,
+        rec: &Record<'r>,
         field: Field,
-    ) -> Result<Option<RegionIdx>, RowReject> {
+    ) -> Result<Option<RegionIdx>, Miss<'r>> {
         let Some(text) = self.text(rec, field)? else {
             return Ok(None);
         };
@@ -222,22 +245,29 @@ impl<'a> RowContext<'a> {
             Field::Region => &self.source.labels.region,
             _ => &self.source.labels.placement_region,
         };
-        labels
-            .get(&text)
-            .or_else(|| reference::find_region(&text))
-            .map(Some)
-            .ok_or_else(|| {
-                self.reject(
-                    Some(field),
-                    RejectReason::UnknownRegion,
-                    format!(
-                        "{}: {} is not an oblast code, NUTS-3 code or name; map it under [sources.values.{}]",
-                        self.column_label(field),
-                        reject::quote(&text),
-                        field.name()
-                    ),
-                )
-            })
+        match labels.get(&text).or_else(|| reference::find_region(&text)) {
+            Some(r) => Ok(Some(r)),
+            None => Err(Miss::Unmapped(text)),
+        }
+    }
+
+    /// A miss as the row's reject; an unmapped value is tallied in `unmapped` first.
+    fn resolved<T>(
+        &self,
+        field: Field,
+        result: Result<T, Miss<'_>>,
+        unmapped: &mut Unmapped,
+    ) -> Result<T, RowReject> {
+        result.map_err(|miss| match miss {
+            Miss::Reject(reject) => reject,
+            Miss::Unmapped(text) => {
+                unmapped.add(field, &text);
+                match field {
+                    Field::Region | Field::PlacementRegion => self.unknown_region(field),
+                    _ => self.unknown_label(field),
+                }
+            }
+        })
     }
 
     fn pseudonym(
@@ -252,11 +282,13 @@ impl<'a> RowContext<'a> {
 
     /// Validate and convert one record of the header's width: a case (line and office index
     /// filled in by the caller, which interns the returned office name) or the first problem
-    /// found, fields checked in SPEC §2's order.
+    /// found, fields checked in SPEC §2's order. A value no map knows is tallied in
+    /// `unmapped`.
     pub(super) fn process<'r>(
         &self,
         rec: &Record<'r>,
         memo: &mut Memo,
+        unmapped: &mut Unmapped,
     ) -> Result<(Case, Cow<'r, str>), RowReject>
     where
         'a: 'r,
@@ -296,7 +328,11 @@ impl<'a> RowContext<'a> {
             None => None,
         };
 
-        let region = match memo.region(self, rec, Field::Region)? {
+        let region = match self.resolved(
+            Field::Region,
+            memo.region(self, rec, Field::Region),
+            unmapped,
+        )? {
             Some(r) => r,
             None => self.source.fixed_region.ok_or_else(|| {
                 self.reject(
@@ -321,10 +357,18 @@ impl<'a> RowContext<'a> {
                     .unwrap_or(self.source.name.as_str()),
             ),
         };
-        let municipality = memo.municipality(self, rec, region)?;
+        let municipality = self.resolved(
+            Field::Municipality,
+            memo.municipality(self, rec, region),
+            unmapped,
+        )?;
 
-        let case_type = memo
-            .label(self, rec, Field::CaseType, &self.source.labels.case_type)?
+        let case_type = self
+            .resolved(
+                Field::CaseType,
+                memo.label(self, rec, Field::CaseType, &self.source.labels.case_type),
+                unmapped,
+            )?
             .ok_or_else(|| {
                 self.reject(
                     Some(Field::CaseType),
@@ -354,9 +398,9 @@ impl<'a> RowContext<'a> {
                 Some(Field::Closed),
                 RejectReason::ClosedBeforeOpened,
                 format!(
-                    "the case closed on {} before it opened on {}",
-                    dates::from_day(c),
-                    dates::from_day(opened)
+                    "{} holds a date before {}: a case cannot close before it opens",
+                    self.column_label(Field::Closed),
+                    self.column_label(Field::Opened)
                 ),
             ));
         }
@@ -364,7 +408,11 @@ impl<'a> RowContext<'a> {
         // An outcome only means something once the case is closed; the label an export keeps
         // on open cases ("в процес") is not read, so `outcome` is null exactly when `closed` is.
         let outcome = match closed {
-            Some(_) => memo.label(self, rec, Field::Outcome, &self.source.labels.outcome)?,
+            Some(_) => self.resolved(
+                Field::Outcome,
+                memo.label(self, rec, Field::Outcome, &self.source.labels.outcome),
+                unmapped,
+            )?,
             None => None,
         };
         match (closed, outcome) {
@@ -393,18 +441,30 @@ impl<'a> RowContext<'a> {
             _ => {}
         }
 
-        let placement_type = memo.label(
-            self,
-            rec,
+        let placement_type = self.resolved(
             Field::PlacementType,
-            &self.source.labels.placement_type,
+            memo.label(
+                self,
+                rec,
+                Field::PlacementType,
+                &self.source.labels.placement_type,
+            ),
+            unmapped,
         )?;
-        let placement_region = memo.region(self, rec, Field::PlacementRegion)?;
+        let placement_region = self.resolved(
+            Field::PlacementRegion,
+            memo.region(self, rec, Field::PlacementRegion),
+            unmapped,
+        )?;
         // Birth dates hardly repeat, so they skip the memo.
         let birth_year = self
             .date(rec, Field::BirthDate)?
             .map(|d| dates::year_of(d) as i16);
-        let sex = memo.label(self, rec, Field::Sex, &self.source.labels.sex)?;
+        let sex = self.resolved(
+            Field::Sex,
+            memo.label(self, rec, Field::Sex, &self.source.labels.sex),
+            unmapped,
+        )?;
 
         Ok((
             Case {
