@@ -200,6 +200,20 @@ fn unmapped_labels_are_listed_once_at_the_end_of_check_and_run() {
     }
     let rejects = fs::read_to_string(dir.path().join("out/rejects.csv")).unwrap();
     assert!(!rejects.contains("Неясно"), "{rejects}");
+    // The publishable report gives their number only.
+    stderr_of(
+        dir.path(),
+        &["run", "p.toml", "--out", "en", "--lang", "en"],
+        0,
+    );
+    let report = fs::read_to_string(dir.path().join("en/report.html")).unwrap();
+    assert!(
+        report.contains("Field outcome: distinct unmapped values 4, rows 20"),
+        "the count is in the report"
+    );
+    for never in ["Неясно", "Друго нещо", "Рядко", "1234567"] {
+        assert!(!report.contains(never), "{never} in report.html");
+    }
 }
 
 #[test]

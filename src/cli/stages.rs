@@ -301,6 +301,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         rates: &rates,
         files: &ingested.files,
         accounts: &accounts,
+        unmapped: &ingested.unmapped,
         key_fingerprint: &fingerprint,
         demo_key: prepared.key.is_demo,
         changed_from_fingerprint: previous_fingerprint.as_deref(),

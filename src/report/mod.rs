@@ -22,7 +22,7 @@ mod view;
 use chrono::NaiveDate;
 
 use crate::config::{Lang, Pipeline};
-use crate::ingest::InputFile;
+use crate::ingest::{InputFile, UnmappedColumn};
 use crate::link::Counts;
 use crate::measures::RateRow;
 
@@ -46,6 +46,8 @@ pub struct ReportInput<'a> {
     pub files: &'a [InputFile],
     /// Each file's rows accounted for, in the order of `files`.
     pub accounts: &'a [Counts],
+    /// Per source and column, the unmapped labels found (the report shows their number only).
+    pub unmapped: &'a [UnmappedColumn],
     pub key_fingerprint: &'a str,
     pub demo_key: bool,
     /// The previous run's fingerprint, when it differs from this run's.

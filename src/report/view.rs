@@ -13,7 +13,7 @@ use super::i18n::{Strings, measure_name, strings, text};
 use super::map::{MapView, map};
 use super::rows::{latest_ok_year, rows_of};
 use super::tables::{Table, table};
-use crate::ingest::{self, InputFile};
+use crate::ingest::{self, Distinct, InputFile};
 use crate::link::Counts;
 use crate::measures::{Measure, Status};
 use crate::model::Vocabulary;
@@ -58,6 +58,9 @@ struct SourceQuality {
     duplicate: String,
     over_limit: bool,
     reasons: Vec<(String, String, String)>,
+    /// Per column with unmapped labels, how many there are: the number only (the labels
+    /// themselves go to the run's log, never into a publishable output).
+    unmapped: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -283,6 +286,28 @@ fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
                             text(t, &format!("reason_{}", reason.code()), &[]),
                             field.to_string(),
                             format_count(n, lang),
+                        )
+                    })
+                    .collect(),
+                unmapped: input
+                    .unmapped
+                    .iter()
+                    .filter(|u| u.source == i)
+                    .map(|u| {
+                        let distinct = match u.distinct {
+                            Distinct::Exactly(n) => format_count(n as u64, lang),
+                            Distinct::MoreThan(n) => {
+                                text(t, "more_than", &[("n", &format_count(n as u64, lang))])
+                            }
+                        };
+                        text(
+                            t,
+                            "unmapped_count",
+                            &[
+                                ("field", u.field.name()),
+                                ("distinct", &distinct),
+                                ("rows", &format_count(u.rows, lang)),
+                            ],
                         )
                     })
                     .collect(),
