@@ -254,10 +254,11 @@ fn writable(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn manifest_listing(dir: &Path, names: &[&str]) {
+    /// A manifest as `outcomes` writes it, listing `names` as outputs.
+    pub(in crate::output) fn manifest_listing(dir: &Path, names: &[&str]) {
         let outputs: Vec<_> = names
             .iter()
             .map(|n| serde_json::json!({"path": n, "sha256": ""}))

@@ -293,15 +293,7 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    /// A manifest as `outcomes` writes it, listing `names`.
-    fn manifest(dir: &Path, names: &[&str]) {
-        let outputs: Vec<_> = names
-            .iter()
-            .map(|n| serde_json::json!({"path": n, "sha256": ""}))
-            .collect();
-        let manifest = serde_json::json!({"tool": "outcomes", "outputs": outputs});
-        fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
-    }
+    use crate::output::ownership::tests::manifest_listing as manifest;
 
     #[test]
     fn publish_replaces_the_whole_folder_and_drop_leaves_it_alone() {
