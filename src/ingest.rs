@@ -5,6 +5,7 @@
 //!
 //! - `source`: lists a source's files and opens each export: byte-order mark, encoding,
 //!   delimiter, header; the only place that opens a file or decides how one is written.
+//! - `kind`: what a file that is not a CSV export looks like (PDF, ZIP, workbook, HTML…).
 //! - `records`: splits bytes into CSV records.
 //! - `stream`: cuts a file into chunks and pieces, parses them in parallel, merges in order.
 //! - `header`: maps the header's columns onto fields; rows without the header's shape.
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 mod error;
 mod header;
+mod kind;
 mod memo;
 mod records;
 mod reject;

@@ -61,6 +61,31 @@ fn with_header(rows: &[&[u8]]) -> Vec<u8> {
 }
 
 #[test]
+fn a_file_that_is_not_csv_says_what_it_looks_like() {
+    for (bytes, words) in [
+        (&b"%PDF-1.7\n1 0 obj\n"[..], "this is a PDF document"),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00xl/workbook.xml",
+            "this is an Excel workbook (.xlsx)",
+        ),
+        (
+            b"PK\x03\x04\x14\x00\x06\x00cases.csv",
+            "this is a ZIP archive",
+        ),
+        (
+            b"<html><body><table><tr><td>1</td></tr></table>",
+            "this is an HTML page",
+        ),
+    ] {
+        let (code, stderr, dir) = run_on(bytes);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(words), "{words}: {stderr}");
+        assert!(stderr.contains("export.csv"), "names the file: {stderr}");
+        assert!(!dir.path().join("out").exists());
+    }
+}
+
+#[test]
 fn an_empty_file_is_a_clear_error() {
     let (code, err, dir) = run_on(b"");
     assert_eq!(code, 1, "{err}");

@@ -1212,9 +1212,6 @@ CASES = []
 # staging left behind or memory over the limit; when only those expectations fail it is
 # XFAIL, and when it passes it is XPASS: then take it off this list.
 PENDING = {
-    "pdf_renamed_csv": "issue 15: say what a non-CSV file looks like",
-    "docx_zip_renamed_csv": "issue 15: say what a non-CSV file looks like",
-    "gzip_renamed_csv": "issue 15: say what a non-CSV file looks like",
     "xlsx_name_as_outcome": "issue 15: workbooks as input",
     "utf16_bom_tab_crlf": "issue 15: UTF-16 with a BOM",
     "utf16_declared_utf16": "issue 15: encoding = \"utf-16\"",

@@ -46,6 +46,10 @@ pub enum IngestError {
         /// What the column holds, never a value: "holds more than 500 distinct values".
         why: String,
     },
+    #[error(
+        "{path}: this is {kind}, not a CSV export\nhint: open it in the program it came from and save it as \"CSV UTF-8 (comma delimited)\", or ask the office for a CSV export"
+    )]
+    NotAnExport { path: PathBuf, kind: &'static str },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]

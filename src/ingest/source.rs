@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::IngestError;
 use super::records::{Splitter, bound_text};
+use super::{IngestError, kind};
 use crate::config::{EncodingChoice, Pipeline, Source};
 
 /// How much of a file's head is examined to guess encoding and delimiter.
@@ -266,6 +266,12 @@ pub fn open<'p, R: Read>(
     };
     if first.bytes.is_empty() {
         return Err(empty());
+    }
+    if let Some(kind) = kind::not_csv(&first.bytes[..first.bytes.len().min(SNIFF_BYTES)]) {
+        return Err(IngestError::NotAnExport {
+            path: path.to_path_buf(),
+            kind,
+        });
     }
     let has_bom = first.bytes.starts_with(UTF8_BOM);
     let bom_len = if has_bom { UTF8_BOM.len() } else { 0 };
