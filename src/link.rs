@@ -42,6 +42,27 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Each source's counts, its files' added up: `files` and `accounts` in the same order,
+    /// `sources` the number of `[[sources]]` entries.
+    pub fn per_source(files: &[InputFile], accounts: &[Counts], sources: usize) -> Vec<Counts> {
+        let mut totals = vec![Counts::default(); sources];
+        for (file, counts) in files.iter().zip(accounts) {
+            if let Some(t) = totals.get_mut(file.source) {
+                *t = Counts::total([&*t, counts]);
+            }
+        }
+        totals
+    }
+
+    /// The share of rows read that were rejected (0 when none were read).
+    pub fn reject_rate(&self) -> f64 {
+        if self.rows_read == 0 {
+            0.0
+        } else {
+            self.rows_rejected as f64 / self.rows_read as f64
+        }
+    }
+
     /// The sum of several files' counts.
     pub fn total<'a>(counts: impl IntoIterator<Item = &'a Counts>) -> Counts {
         let mut t = Counts::default();

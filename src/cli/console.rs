@@ -40,61 +40,32 @@ pub(super) fn progress_bar(
     Some((bar, start))
 }
 
-/// Per source: its name, counts, and whether its reject rate is over the limit.
-fn source_summaries(
-    pipeline: &Pipeline,
-    files: &[InputFile],
-    accounts: &[Counts],
-) -> Vec<(String, Counts, bool)> {
-    pipeline
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let counts = Counts::total(
-                files
-                    .iter()
-                    .zip(accounts)
-                    .filter(|(f, _)| f.source == i)
-                    .map(|(_, c)| c),
-            );
-            let rate = if counts.rows_read == 0 {
-                0.0
-            } else {
-                counts.rows_rejected as f64 / counts.rows_read as f64
-            };
-            (s.name.clone(), counts, rate > pipeline.max_reject_rate)
-        })
-        .collect()
-}
-
+/// Each source's accounting and most common reject reasons; a warning for a source whose
+/// reject rate is over the limit (`over`, decided by the caller).
 pub(super) fn log_accounting(
     pipeline: &Pipeline,
     files: &[InputFile],
-    accounts: &[Counts],
-) -> Vec<String> {
+    per_source: &[Counts],
+    over: &[String],
+) {
     for file in files.iter().filter(|f| f.rows_read == 0) {
         warn!(
             "{}: the export has a header but no rows; was it exported completely?",
             file.display
         );
     }
-    let mut over = Vec::new();
-    for (i, (name, c, is_over)) in source_summaries(pipeline, files, accounts)
-        .into_iter()
-        .enumerate()
-    {
+    for (i, (source, c)) in pipeline.sources.iter().zip(per_source).enumerate() {
+        let name = &source.name;
         let line = format!(
             "source {name}: {} rows read, {} accepted, {} rejected, {} duplicate",
             c.rows_read, c.rows_accepted, c.rows_rejected, c.rows_duplicate
         );
-        if is_over {
+        if over.contains(name) {
             warn!(
                 "{line}: the reject rate {:.1}% is over max_reject_rate {:.1}%",
-                100.0 * c.rows_rejected as f64 / c.rows_read.max(1) as f64,
+                100.0 * c.reject_rate(),
                 100.0 * pipeline.max_reject_rate
             );
-            over.push(name);
         } else {
             info!("{line}");
         }
@@ -111,7 +82,6 @@ pub(super) fn log_accounting(
             info!("  rejected: … and {} more reasons", top.len() - 3);
         }
     }
-    over
 }
 
 /// The unmapped values of each source and column, once, at the end of `check` and `run` (SPEC

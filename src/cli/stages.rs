@@ -67,6 +67,17 @@ fn prepare(common: &CommonArgs) -> Result<Prepared> {
     })
 }
 
+/// The sources whose reject rate is over `max_reject_rate`: exit status 3 (SPEC §8).
+fn over_reject_limit(pipeline: &Pipeline, per_source: &[Counts]) -> Vec<String> {
+    pipeline
+        .sources
+        .iter()
+        .zip(per_source)
+        .filter(|(_, c)| c.reject_rate() > pipeline.max_reject_rate)
+        .map(|(s, _)| s.name.clone())
+        .collect()
+}
+
 /// What ingest and linkage hand on: the kept cases, the files and office names, and every
 /// file's rows accounted for.
 struct Read {
@@ -123,7 +134,10 @@ pub(super) fn check(args: CheckArgs) -> Result<u8> {
         CaseStore::links_only(),
         &mut DiscardRejects,
     )?;
-    let over = log_accounting(&prepared.pipeline, &ingested.files, &accounts);
+    let per_source =
+        Counts::per_source(&ingested.files, &accounts, prepared.pipeline.sources.len());
+    let over = over_reject_limit(&prepared.pipeline, &per_source);
+    log_accounting(&prepared.pipeline, &ingested.files, &per_source, &over);
     info!(
         "{} files checked, {} cases after deduplication; nothing was written",
         ingested.files.len(),
@@ -274,7 +288,9 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let rejects_entry = rejects.finish()?;
     fault::point("after-rejects").context("writing rejects.csv")?;
     let read_time = stage.elapsed();
-    let over = log_accounting(pipeline, &ingested.files, &accounts);
+    let per_source = Counts::per_source(&ingested.files, &accounts, pipeline.sources.len());
+    let over = over_reject_limit(pipeline, &per_source);
+    log_accounting(pipeline, &ingested.files, &per_source, &over);
 
     // Measures, beside cases.parquet.
     let stage = Instant::now();
@@ -300,7 +316,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         as_of: prepared.as_of,
         rates: &rates,
         files: &ingested.files,
-        accounts: &accounts,
+        per_source: &per_source,
         unmapped: &ingested.unmapped,
         key_fingerprint: &fingerprint,
         demo_key: prepared.key.is_demo,

@@ -44,8 +44,8 @@ pub struct ReportInput<'a> {
     /// The rates table after disclosure control.
     pub rates: &'a [RateRow],
     pub files: &'a [InputFile],
-    /// Each file's rows accounted for, in the order of `files`.
-    pub accounts: &'a [Counts],
+    /// Each source's rows accounted for, in the order of the pipeline's sources.
+    pub per_source: &'a [Counts],
     /// Per source and column, the unmapped labels found (the report shows their number only).
     pub unmapped: &'a [UnmappedColumn],
     pub key_fingerprint: &'a str,

@@ -14,7 +14,6 @@ use super::map::{MapView, map};
 use super::rows::{latest_ok_year, rows_of};
 use super::tables::{Table, table};
 use crate::ingest::{self, Distinct, InputFile};
-use crate::link::Counts;
 use crate::measures::{Measure, Status};
 use crate::model::Vocabulary;
 
@@ -261,14 +260,7 @@ fn quality(input: &ReportInput<'_>, t: &Strings) -> Vec<SourceQuality> {
         .enumerate()
         .map(|(i, source)| {
             let files: Vec<&InputFile> = input.files.iter().filter(|f| f.source == i).collect();
-            let counts = Counts::total(
-                input
-                    .files
-                    .iter()
-                    .zip(input.accounts)
-                    .filter(|(f, _)| f.source == i)
-                    .map(|(_, c)| c),
-            );
+            let counts = input.per_source.get(i).cloned().unwrap_or_default();
             let reasons = ingest::reject_summary(files.iter().copied());
             SourceQuality {
                 name: source.name.clone(),
