@@ -295,13 +295,18 @@ mod tests {
 
     use crate::output::ownership::tests::manifest_listing as manifest;
 
+    /// Stage one output `name` holding `text`, listed in the staged manifest.
+    fn stage(run: &OutputDir, name: &str, text: &str) {
+        manifest(run.staging(), &[name]);
+        fs::write(run.staging().join(name), text).unwrap();
+    }
+
     #[test]
     fn publish_replaces_the_whole_folder_and_drop_leaves_it_alone() {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         let run = OutputDir::acquire(&target).unwrap();
-        manifest(run.staging(), &["a.txt"]);
-        fs::write(run.staging().join("a.txt"), "first").unwrap();
+        stage(&run, "a.txt", "first");
         run.publish().unwrap();
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
 
@@ -312,8 +317,7 @@ mod tests {
         assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "first");
 
         let run = OutputDir::acquire(&target).unwrap();
-        manifest(run.staging(), &["b.txt"]);
-        fs::write(run.staging().join("b.txt"), "second").unwrap();
+        stage(&run, "b.txt", "second");
         run.publish().unwrap();
         assert!(!target.join("a.txt").exists(), "old files do not linger");
         assert_eq!(fs::read_to_string(target.join("b.txt")).unwrap(), "second");
@@ -330,13 +334,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         let run = OutputDir::acquire(&target).unwrap();
-        manifest(run.staging(), &["a.txt"]);
-        fs::write(run.staging().join("a.txt"), "first").unwrap();
+        stage(&run, "a.txt", "first");
         run.publish().unwrap();
 
         let run = OutputDir::acquire(&target).unwrap();
-        manifest(run.staging(), &["a.txt"]);
-        fs::write(run.staging().join("a.txt"), "second").unwrap();
+        stage(&run, "a.txt", "second");
         // A director opens the workbook while the nightly run writes.
         fs::write(target.join("~$rates.xlsx"), "lock").unwrap();
         let err = run.publish().unwrap_err();
@@ -353,8 +355,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("out");
         let run = OutputDir::acquire(&target).unwrap();
-        manifest(run.staging(), &["a.txt"]);
-        fs::write(run.staging().join("a.txt"), "first").unwrap();
+        stage(&run, "a.txt", "first");
         fs::write(run.staging().join(".cases.scratch"), "left over").unwrap();
         let err = run.publish().unwrap_err();
         assert!(
@@ -434,8 +435,7 @@ mod tests {
             OutputDir::acquire(&real).is_err(),
             "the link and the real path share one lock"
         );
-        manifest(through_link.staging(), &["new.txt"]);
-        fs::write(through_link.staging().join("new.txt"), "new").unwrap();
+        stage(&through_link, "new.txt", "new");
         through_link.publish().unwrap();
         assert!(
             fs::symlink_metadata(&link)
