@@ -14,6 +14,10 @@ use std::cmp::Reverse;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+mod places;
+
+pub use places::{Place, Places};
+
 use crate::ingest::{CaseSink, InputFile, SinkError};
 use crate::model::{
     Case, CaseType, Day, Outcome, PlacementType, Pseudonym, RegionIdx, Sex, Vocabulary,
@@ -131,6 +135,8 @@ enum Details {
 pub struct CaseStore {
     links: Vec<LinkCase>,
     details: Details,
+    /// Each case's place, when programmes need it (`track_places`).
+    places: Option<Places>,
 }
 
 impl CaseStore {
@@ -139,6 +145,7 @@ impl CaseStore {
         CaseStore {
             links: Vec::new(),
             details: Details::Dropped,
+            places: None,
         }
     }
 
@@ -147,6 +154,7 @@ impl CaseStore {
         CaseStore {
             links: Vec::new(),
             details: Details::Memory(Vec::new()),
+            places: None,
         }
     }
 
@@ -160,7 +168,15 @@ impl CaseStore {
                 path: path.to_path_buf(),
                 writer,
             },
+            places: None,
         })
+    }
+
+    /// Also keep each case's place and tie rank (`Places`, 12 bytes a case), which programmes
+    /// (SPEC §10) need to tell their members.
+    pub fn track_places(mut self) -> CaseStore {
+        self.places = Some(Places::default());
+        self
     }
 }
 
@@ -168,6 +184,9 @@ impl CaseSink for CaseStore {
     fn accept(&mut self, case: Case) -> Result<(), SinkError> {
         let ordinal = u32::try_from(self.links.len()).map_err(|_| LinkError::TooManyRows)?;
         self.links.push(LinkCase::new(&case, ordinal));
+        if let Some(places) = &mut self.places {
+            places.record(&case);
+        }
         match &mut self.details {
             Details::Dropped => {}
             Details::Memory(cases) => cases.push(case),
@@ -273,6 +292,7 @@ pub struct Linked {
     /// Every input file's rows accounted for, in the order of the files given to `dedupe`.
     accounts: Vec<Counts>,
     details: KeptDetails,
+    places: Option<Places>,
 }
 
 /// Where the full cases of a `Linked` are read back from.
@@ -288,6 +308,11 @@ impl Linked {
     /// ingest read and rejected, what dedupe found twice, and the rest accepted.
     pub fn accounts(&self) -> &[Counts] {
         &self.accounts
+    }
+
+    /// Each accepted case's place, when the store tracked them (`CaseStore::track_places`).
+    pub fn places(&self) -> Option<&Places> {
+        self.places.as_ref()
     }
 
     fn is_kept(&self, ordinal: usize) -> bool {
@@ -367,7 +392,11 @@ impl Drop for Linked {
 /// opened), with each file's duplicates counted (`Linked::accounts`). `files` are the run's
 /// files in the order their rows reached the store.
 pub fn dedupe(store: CaseStore, files: &[InputFile]) -> Result<Linked, LinkError> {
-    let CaseStore { mut links, details } = store;
+    let CaseStore {
+        mut links,
+        details,
+        places,
+    } = store;
     let details = match details {
         Details::Dropped => KeptDetails::Dropped,
         Details::Memory(cases) => KeptDetails::Memory(cases),
@@ -433,6 +462,7 @@ pub fn dedupe(store: CaseStore, files: &[InputFile]) -> Result<Linked, LinkError
         kept,
         accounts,
         details,
+        places,
     })
 }
 

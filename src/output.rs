@@ -1,5 +1,5 @@
 //! Outputs (SPEC §6, §9): everything a run writes, and its publication. Each output has a
-//! file of its own here (`cases`, `rates`, `rejects`, `html`, `manifest`), and each writer
+//! file of its own here (`cases`, `rates`, `programmes`, `rejects`, `html`, `manifest`), and each writer
 //! gives back the output's manifest entry; `parquet_file` is the one
 //! Parquet writer; `publish` owns the output folder: its lock, the staging folder the outputs
 //! are written into, and the atomic swap that puts them in place; `ownership` decides which
@@ -19,6 +19,7 @@ mod html;
 mod manifest;
 mod ownership;
 mod parquet_file;
+mod programmes;
 mod publish;
 mod rates;
 mod rejects;
@@ -26,11 +27,12 @@ mod rejects;
 pub use cases::{CASES_BATCH_ROWS, CASES_COLUMNS, CasesWriter};
 pub use html::write_report;
 pub use manifest::{
-    Counts, Freshness, InputEntry, Manifest, OutputEntry, PipelineEntry, RunIdentity, RunRecord,
-    SuccessEntry, absolute_path, freshness, read_manifest, write_manifest,
+    Counts, Freshness, InputEntry, Manifest, OutputEntry, PipelineEntry, ProgrammeEntry,
+    RunIdentity, RunRecord, SuccessEntry, absolute_path, freshness, read_manifest, write_manifest,
 };
 pub use ownership::Refusal;
 pub use parquet_file::ParquetWriteError;
+pub use programmes::{PROGRAMMES_METADATA_KEY, write_programmes};
 pub use publish::OutputDir;
 pub use rates::{RATES_COLUMNS, write_rates};
 pub use rejects::RejectsWriter;

@@ -12,6 +12,7 @@ use super::{CommonArgs, LogFormat};
 use crate::config::Pipeline;
 use crate::ingest::{self, InputFile, Listing, NotLabels, UnmappedColumn};
 use crate::link::Counts;
+use crate::measures::programmes::ProgrammeMatches;
 
 /// A progress bar over the bytes of every input file, drawn only for a person at a terminal:
 /// not with `--quiet`, not for JSON logs, not when standard error is a file or a pipe.
@@ -146,4 +147,43 @@ pub(super) fn log_unmapped(pipeline: &Pipeline, unmapped: &[UnmappedColumn]) {
 /// `n` and the noun that goes with it.
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Per programme, how many kept cases it matched and what each listed name matched; a warning
+/// for a name that matched nothing, and for a programme that matched nothing (which `run`
+/// then refuses).
+pub(super) fn log_programmes(pipeline: &Pipeline, matched: &[ProgrammeMatches]) {
+    for (programme, m) in pipeline.programmes.iter().zip(matched) {
+        let name = &programme.name;
+        if m.cases == 0 {
+            warn!(
+                "programme {name}: matched no case; check the spelling of its offices against the exports"
+            );
+        } else {
+            info!(
+                "programme {name}: {} matched",
+                plural(m.cases, "case", "cases")
+            );
+        }
+        for listed in &m.listed {
+            let list = listed.list;
+            if listed.cases == 0 {
+                warn!(
+                    "  {list}: {:?} matched no case{}",
+                    listed.name,
+                    if list == "offices" {
+                        "; is it spelled as the exports (or the office value map) spell it?"
+                    } else {
+                        ""
+                    }
+                );
+            } else {
+                info!(
+                    "  {list}: {:?}: {}",
+                    listed.name,
+                    plural(listed.cases, "case", "cases")
+                );
+            }
+        }
+    }
 }

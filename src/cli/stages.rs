@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
 
-use super::console::{log_accounting, log_unmapped, progress_bar};
+use super::console::{log_accounting, log_programmes, log_unmapped, progress_bar};
 use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit};
 use crate::config::{self, Lang, Pipeline};
 use crate::dates;
@@ -18,7 +18,8 @@ use crate::disclosure::{self, QuasiClasses};
 use crate::fault;
 use crate::ingest::{self, DiscardRejects, InputFile};
 use crate::link::{self, CaseStore, Counts, Linked};
-use crate::measures;
+use crate::measures::programmes::{self, ProgrammeMatches};
+use crate::measures::{self, Membership, ProgrammeTable};
 use crate::output::{self, Freshness, Manifest, OutputDir, OutputEntry, RunIdentity, RunRecord};
 use crate::pseudonym::{Key, KeyError};
 use crate::report;
@@ -65,6 +66,26 @@ fn prepare(common: &CommonArgs) -> Result<Prepared> {
         as_of,
         key,
     })
+}
+
+/// A programme that matches no case cannot be reported: the run stops (exit 1, SPEC §10)
+/// before anything is written, so a typo in `offices` never publishes an empty programme.
+fn refuse_empty_programmes(pipeline: &Pipeline, matched: &[ProgrammeMatches]) -> Result<()> {
+    let empty: Vec<&str> = pipeline
+        .programmes
+        .iter()
+        .zip(matched)
+        .filter(|(_, m)| m.cases == 0)
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "programme {} matched no case: none of its offices, sources, regions or municipalities occurs in the exports\nhint: `outcomes check {}` lists what each name matched; office names must be spelled as the exports (or the office value map) spell them",
+        empty.join(", "),
+        pipeline.file.display()
+    )
 }
 
 /// The sources whose reject rate is over `max_reject_rate`: exit status 3 (SPEC §8).
@@ -131,7 +152,7 @@ pub(super) fn check(args: CheckArgs) -> Result<u8> {
     } = read_all(
         &prepared,
         &args.common,
-        CaseStore::links_only(),
+        store_for(&prepared.pipeline, CaseStore::links_only()),
         &mut DiscardRejects,
     )?;
     let per_source =
@@ -144,11 +165,50 @@ pub(super) fn check(args: CheckArgs) -> Result<u8> {
         linked.cases.len()
     );
     log_unmapped(&prepared.pipeline, &ingested.unmapped);
+    if let Some((_, matched)) = programme_membership(&prepared.pipeline, &linked, &ingested) {
+        log_programmes(&prepared.pipeline, &matched);
+    }
     Ok(if over.is_empty() {
         exit::OK
     } else {
         exit::REJECT_RATE
     })
+}
+
+/// The store, told to keep each case's place when the pipeline has programmes (SPEC §10).
+fn store_for(pipeline: &Pipeline, store: CaseStore) -> CaseStore {
+    if pipeline.programmes.is_empty() {
+        store
+    } else {
+        store.track_places()
+    }
+}
+
+/// The programmes' classes of members, and how many kept cases each programme and each name
+/// it lists matched; `None` without programmes.
+fn programme_membership(
+    pipeline: &Pipeline,
+    linked: &Linked,
+    ingested: &ingest::Ingested,
+) -> Option<(Membership, Vec<ProgrammeMatches>)> {
+    let places = linked.places()?;
+    let source_of_file: Vec<usize> = ingested.files.iter().map(|f| f.source).collect();
+    let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
+    let membership = Membership::new(
+        &pipeline.programmes,
+        places.places(),
+        &ingested.offices,
+        &source_of_file,
+    );
+    let matched = programmes::matches(
+        &pipeline.programmes,
+        &source_names,
+        &linked.cases,
+        places,
+        &ingested.offices,
+        &source_of_file,
+    );
+    Some((membership, matched))
 }
 
 /// Whether the last successful run in `out` made its outputs from what this run would read
@@ -197,6 +257,8 @@ fn warn_if_key_changed(out: &OutputDir, fingerprint: &str) -> Option<String> {
 /// What the measures and `cases.parquet`, computed side by side, hand on.
 struct MeasuredAndWritten {
     rates: Vec<measures::RateRow>,
+    /// The programmes' rows and counts, when the pipeline has programmes.
+    programmes: Option<ProgrammeTable>,
     classes: QuasiClasses,
     cases_entry: OutputEntry,
     cases_kept: usize,
@@ -210,18 +272,33 @@ fn measure_and_write_cases(
     mut linked: Linked,
     ingested: &ingest::Ingested,
     pipeline: &Pipeline,
+    membership: Option<&Membership>,
     as_of: NaiveDate,
     staging: &Path,
 ) -> Result<MeasuredAndWritten> {
     let as_of = dates::to_day(as_of);
     let links = std::mem::take(&mut linked.cases);
     let cases_kept = links.len();
-    let ((rates, rates_time), written) = rayon::join(
+    let linked = &linked;
+    let ((rates, programmes, rates_time), written) = rayon::join(
         move || {
             let started = Instant::now();
-            let rates = measures::compute(&links, &pipeline.success, as_of);
+            let programmes_input = match (membership, linked.places()) {
+                (Some(membership), Some(places)) => Some(measures::ProgrammesInput {
+                    programmes: &pipeline.programmes,
+                    membership,
+                    places,
+                }),
+                _ => None,
+            };
+            let (rates, programmes) = measures::compute_with_programmes(
+                &links,
+                &pipeline.success,
+                as_of,
+                programmes_input,
+            );
             drop(links);
-            (rates, started.elapsed())
+            (rates, programmes, started.elapsed())
         },
         || -> Result<(QuasiClasses, OutputEntry, Duration)> {
             let started = Instant::now();
@@ -241,10 +318,9 @@ fn measure_and_write_cases(
         },
     );
     let (classes, cases_entry, cases_time) = written?;
-    // Removes the scratch file before anything is published.
-    drop(linked);
     Ok(MeasuredAndWritten {
         rates,
+        programmes,
         classes,
         cases_entry,
         cases_kept,
@@ -280,6 +356,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let scratch = out.staging().join(".cases.scratch");
     let store = CaseStore::with_scratch_file(&scratch)
         .with_context(|| format!("creating {}", scratch.display()))?;
+    let store = store_for(pipeline, store);
     let Read {
         linked,
         ingested,
@@ -291,17 +368,30 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let per_source = Counts::per_source(&ingested.files, &accounts, pipeline.sources.len());
     let over = over_reject_limit(pipeline, &per_source);
     log_accounting(pipeline, &ingested.files, &per_source, &over);
+    let membership = programme_membership(pipeline, &linked, &ingested);
+    if let Some((_, matched)) = &membership {
+        log_programmes(pipeline, matched);
+        refuse_empty_programmes(pipeline, matched)?;
+    }
 
     // Measures, beside cases.parquet.
     let stage = Instant::now();
     let MeasuredAndWritten {
         mut rates,
+        programmes,
         classes,
         cases_entry,
         cases_kept,
         rates_time,
         cases_time,
-    } = measure_and_write_cases(linked, &ingested, pipeline, prepared.as_of, out.staging())?;
+    } = measure_and_write_cases(
+        linked,
+        &ingested,
+        pipeline,
+        membership.as_ref().map(|(m, _)| m),
+        prepared.as_of,
+        out.staging(),
+    )?;
     let write_time = stage.elapsed();
 
     // Disclosure control, then the publishable outputs.
@@ -309,6 +399,21 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let small_class_share = classes.small_class_share(pipeline.min_count);
     let rates_entry = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     fault::point("after-rates-parquet").context("writing rates.parquet")?;
+    let mut programme_entries = Vec::new();
+    let programme_rows = match programmes {
+        Some(mut table) => {
+            disclosure::protect_programmes(
+                &mut table.rows,
+                &table.counts,
+                &rates,
+                pipeline.min_count,
+            );
+            let path = out.staging().join("programmes.parquet");
+            programme_entries.push(output::write_programmes(&path, pipeline, &table.rows)?);
+            table.rows
+        }
+        None => Vec::new(),
+    };
     let html = report::render(&report::ReportInput {
         lang,
         pipeline,
@@ -335,7 +440,9 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     } else {
         exit::REJECT_RATE
     };
-    let outputs = vec![report_entry, rates_entry, cases_entry, rejects_entry];
+    let mut outputs = vec![report_entry, rates_entry];
+    outputs.extend(programme_entries);
+    outputs.extend([cases_entry, rejects_entry]);
     let manifest = Manifest::of_run(RunRecord {
         pipeline,
         as_of: prepared.as_of,

@@ -9,16 +9,18 @@
 //! - `measures`: `[measures]`, the success sets;
 //! - `sources`: `[[sources]]`, one export each, and `[sources.columns]`;
 //! - `labels`: `[sources.values.*]`, the value maps;
+//! - `programmes`: `[[programmes]]`, SPEC §10's programmes and their comparisons;
 //! - `field`: the canonical fields of SPEC §2 and how much of each may be shown.
 //!
-//! A new top-level key goes in `pipeline.rs`. A new section (`[[programmes]]`, SPEC §10) is a
-//! new file like `measures.rs`, one field in `PipelineFile` and `Pipeline`, and one line in
+//! A new top-level key goes in `pipeline.rs`. A new section is a new file like `measures.rs`
+//! or `programmes.rs`, one field in `PipelineFile` and `Pipeline`, and one line in
 //! `parse`. Config reads no export and no key; it may not depend on any later stage.
 
 mod field;
 mod labels;
 mod measures;
 mod pipeline;
+mod programmes;
 mod sources;
 
 use std::fs;
@@ -28,6 +30,7 @@ pub use field::{Field, FieldClass};
 pub use labels::{LabelMap, Labels};
 pub use measures::SuccessSets;
 pub use pipeline::{Lang, Pipeline, parse, parse_iso_date};
+pub use programmes::{Comparison, MAX_PROGRAMMES, Programme};
 pub use sources::{EncodingChoice, IdScheme, Source};
 
 /// A pipeline file that cannot be used. Exit code 2.

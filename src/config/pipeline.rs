@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use super::measures::{self, MeasuresFile, SuccessSets};
+use super::programmes::{self, Programme, ProgrammeFile};
 use super::sources::{Source, SourceFile};
 
 // ---------------------------------------------------------------------------------------------
@@ -32,6 +33,9 @@ struct PipelineFile {
     /// `[[sources]]`: `sources.rs`.
     #[serde(default)]
     sources: Vec<SourceFile>,
+    /// `[[programmes]]`: `programmes.rs`.
+    #[serde(default)]
+    programmes: Vec<ProgrammeFile>,
 }
 
 /// Report language.
@@ -72,6 +76,8 @@ pub struct Pipeline {
     pub out_dir: Option<PathBuf>,
     pub success: SuccessSets,
     pub sources: Vec<Source>,
+    /// `[[programmes]]` (SPEC §10), in the file's order.
+    pub programmes: Vec<Programme>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,8 +139,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         Some(_) => return Err(invalid("`as_of` must be a date, YYYY-MM-DD".into())),
     };
     let min_count = file.min_count.unwrap_or(5);
-    if min_count == 0 {
-        return Err(invalid("`min_count` must be at least 1".into()));
+    if min_count < 2 {
+        // SPEC §5: with 1 nothing would ever be hidden.
+        return Err(invalid(format!(
+            "`min_count = {min_count}` must be at least 2 (SPEC §5; the default is 5)"
+        )));
     }
     let max_reject_rate = file.max_reject_rate.unwrap_or(0.05);
     if !(0.0..=1.0).contains(&max_reject_rate) {
@@ -162,6 +171,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         sources
             .push(super::sources::compile(s, base).map_err(|m| invalid(format!("{label}: {m}")))?);
     }
+    let programmes = programmes::compile(file.programmes, &sources).map_err(&invalid)?;
 
     Ok(Pipeline {
         name: file.name,
@@ -178,5 +188,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         out_dir: file.out_dir.map(|p| resolve(base, &p)),
         success,
         sources,
+        programmes,
     })
 }

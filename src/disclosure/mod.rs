@@ -5,10 +5,48 @@
 //! - `rates`: the rules for the rates table (primary, secondary), one function a rule, run in
 //!   order by `protect`. A new rule for the table is a function there and a line in `protect`;
 //!   the rules for another table (programmes, SPEC §10) get a file of their own beside it.
+//! - `programmes`: SPEC §10's rules for the programme rows (primary, pair, differencing,
+//!   overlap, period, differences), run by `protect_programmes` after the rates table's.
 //! - `quasi_classes`: the small-class share of `cases.parquet`, counted per written batch.
 
+mod programmes;
 mod quasi_classes;
 mod rates;
 
+pub use programmes::protect_programmes;
 pub use quasi_classes::QuasiClasses;
 pub use rates::protect;
+
+use crate::measures::{ProgrammeRow, RateRow, Status};
+
+/// Whether a value would single out a small group: between 1 and k−1.
+fn is_small(value: u64, k: u32) -> bool {
+    (1..u64::from(k)).contains(&value)
+}
+
+/// A published row whose counts, rate and interval a rule can withhold.
+trait Withhold {
+    fn withhold(&mut self, status: Status);
+}
+
+/// Drop a row's counts, rate and interval and record which rule withheld it; the keys stay.
+fn withhold_fields(row: &mut impl Withhold, status: Status) {
+    row.withhold(status);
+}
+
+macro_rules! withhold_for {
+    ($row:ty) => {
+        impl Withhold for $row {
+            fn withhold(&mut self, status: Status) {
+                self.numerator = None;
+                self.denominator = None;
+                self.rate = None;
+                self.ci_low = None;
+                self.ci_high = None;
+                self.status = status;
+            }
+        }
+    };
+}
+withhold_for!(RateRow);
+withhold_for!(ProgrammeRow);

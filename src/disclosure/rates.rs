@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::{is_small, withhold_fields};
 use crate::measures::{Measure, RateRow, Status};
 
 /// Apply SPEC §5's rules with threshold `k` (`min_count`), in the order the spec gives them.
@@ -13,19 +14,8 @@ pub fn protect(rows: &mut [RateRow], k: u32) {
     suppress_secondary(rows);
 }
 
-/// Drop a row's counts, rate and interval and record which rule withheld it.
 fn withhold(row: &mut RateRow, status: Status) {
-    row.numerator = None;
-    row.denominator = None;
-    row.rate = None;
-    row.ci_low = None;
-    row.ci_high = None;
-    row.status = status;
-}
-
-/// Whether a value would single out a small group: between 1 and k−1.
-fn is_small(value: u64, k: u32) -> bool {
-    (1..u64::from(k)).contains(&value)
+    withhold_fields(row, status);
 }
 
 /// Primary: a row is suppressed when its numerator, its denominator, or denominator −

@@ -4,7 +4,7 @@
 
 use super::catalogue::Measure;
 use super::rules::{CaseFacts, FOLLOW_UP_DAYS, Firsts, cohort_entry, count_case, count_first};
-use super::tally::{Count, Scope};
+use super::tally::{Count, Decider, Scope};
 use crate::config::SuccessSets;
 use crate::dates;
 use crate::model::{CaseType, Day, Outcome, RegionIdx};
@@ -17,7 +17,7 @@ pub(super) fn prevention_closed(case: &CaseFacts, success: &SuccessSets, out: &m
     }
     if let Some((year, outcome)) = case.closed_not_neutral() {
         let hit = success.prevention.contains(&outcome);
-        count_case(out, Measure::PreventionClosed, case.region, year, hit);
+        count_case(out, Measure::PreventionClosed, case, year, hit);
     }
 }
 
@@ -29,7 +29,7 @@ pub(super) fn reintegration_closed(case: &CaseFacts, success: &SuccessSets, out:
     }
     if let Some((year, outcome)) = case.closed_not_neutral() {
         let hit = success.reintegration.contains(&outcome);
-        count_case(out, Measure::ReintegrationClosed, case.region, year, hit);
+        count_case(out, Measure::ReintegrationClosed, case, year, hit);
     }
 }
 
@@ -52,7 +52,7 @@ pub(super) fn prevention_12m(
             .is_some_and(|o| success.prevention.contains(&o));
         let hit = good && case.closed_within_follow_up();
         let measure = Measure::Prevention12m;
-        count_first(out, measure, first, case.region, case.year_opened, hit);
+        count_first(out, measure, first, case.decider(), case.year_opened, hit);
     }
 }
 
@@ -66,7 +66,7 @@ pub(super) fn reintegration_12m(case: &CaseFacts, cohort: &mut Firsts, out: &mut
     if let Some(first) = cohort_entry(case, cohort) {
         let hit = case.outcome == Some(Outcome::Reunified) && case.closed_within_follow_up();
         let measure = Measure::Reintegration12m;
-        count_first(out, measure, first, case.region, case.year_opened, hit);
+        count_first(out, measure, first, case.decider(), case.year_opened, hit);
     }
 }
 
@@ -74,7 +74,9 @@ pub(super) fn reintegration_12m(case: &CaseFacts, cohort: &mut Firsts, out: &mut
 /// source: its reunifications and its re-entries.
 #[derive(Default)]
 pub(super) struct Reunifications {
-    reunified: Vec<(Day, RegionIdx)>,
+    /// Each reunification: its day, its tie rank (SPEC §4's tie rule, which decides the
+    /// national count's case when two close the same day) and the case as a decider.
+    reunified: Vec<(Day, (u64, u32), RegionIdx, u16)>,
     reentries: Vec<Day>,
 }
 
@@ -89,7 +91,8 @@ impl Reunifications {
             self.reentries.push(day);
         }
         if let Some(day) = case.reunified_on() {
-            self.reunified.push((day, case.region));
+            self.reunified
+                .push((day, case.tie_rank, case.region, case.class));
         }
     }
 
@@ -104,8 +107,8 @@ impl Reunifications {
 
 /// `reintegration_sustained_12m`, once a child's cases are recorded. Denominator: children
 /// whose reintegration case in R closed `reunified` in Y, the first such case per child (R, Y)
-/// (earliest closed). Numerator: no re-entry 1 to 365 days after that closing date. Cases
-/// closed the same day share the answer, so ties need no breaking here.
+/// (earliest closed; ties by case pseudonym, then source and line). Numerator: no re-entry 1
+/// to 365 days after that closing date.
 pub(super) fn reintegration_sustained_12m(child: &mut Reunifications, out: &mut impl Count) {
     if child.reunified.is_empty() {
         return;
@@ -113,13 +116,13 @@ pub(super) fn reintegration_sustained_12m(child: &mut Reunifications, out: &mut 
     child.reunified.sort_unstable();
     child.reentries.sort_unstable();
     let mut firsts = Firsts::new();
-    for &(day, region) in &child.reunified {
+    for &(day, _, region, class) in &child.reunified {
         let year = dates::year_of(day);
         let first = firsts.visit(region, year);
         if first.anywhere() {
             let hit = !child.reentered_within_follow_up(day);
             let measure = Measure::ReintegrationSustained12m;
-            count_first(out, measure, first, region, year, hit);
+            count_first(out, measure, first, Decider { region, class }, year, hit);
         }
     }
 }
@@ -137,14 +140,18 @@ pub(super) fn out_of_region_placement(case: &CaseFacts, out: &mut impl Count) {
     };
     if let Some(year) = year {
         let measure = Measure::OutOfRegionPlacement;
-        count_case(out, measure, case.region, year, placed != case.region);
+        count_case(out, measure, case, year, placed != case.region);
     }
 }
 
-/// What `children_served` needs from all of a child's cases: each (year, region) it had a
-/// case open in.
+/// What `children_served` needs from all of a child's cases: each year a case was open, with
+/// the case's opening day and tie rank (the earliest-opened case open in the year decides the
+/// national count, SPEC §10) and the case as a decider.
 #[derive(Default)]
-pub(super) struct YearsServed(Vec<(i32, RegionIdx)>);
+pub(super) struct YearsServed(Vec<YearServed>);
+
+/// (year, opened, tie rank, region, programme class): sorted, a year's first is its decider.
+type YearServed = (i32, Day, (u64, u32), RegionIdx, u16);
 
 impl YearsServed {
     pub fn clear(&mut self) {
@@ -153,23 +160,35 @@ impl YearsServed {
 
     pub fn record(&mut self, case: &CaseFacts, last_year: i32) {
         for year in case.years_open(last_year) {
-            self.0.push((year, case.region));
+            self.0
+                .push((year, case.opened, case.tie_rank, case.region, case.class));
         }
     }
 }
 
 /// `children_served`, once a child's cases are recorded. No denominator. Numerator (the
 /// count): distinct children with a case open at any time in Y, so the child counts once per
-/// (R, Y) and once per (country, Y).
+/// (R, Y) and once per (country, Y), the latter decided by its earliest-opened case open in Y.
 pub(super) fn children_served(child: &mut YearsServed, out: &mut impl Count) {
     child.0.sort_unstable();
-    child.0.dedup();
     let mut previous_year = None;
-    for &(year, region) in &child.0 {
-        out.count(Measure::ChildrenServed, Scope::Region(region), year, true);
+    // The regions (a bit each; there are 28) already counted in the current year.
+    let mut regions_counted = 0u32;
+    for &(year, _, _, region, class) in &child.0 {
         if previous_year != Some(year) {
-            out.count(Measure::ChildrenServed, Scope::Country, year, true);
+            out.count(
+                Measure::ChildrenServed,
+                Scope::Country(Decider { region, class }),
+                year,
+                true,
+            );
             previous_year = Some(year);
+            regions_counted = 0;
+        }
+        let bit = 1u32 << (region % 32);
+        if regions_counted & bit == 0 {
+            out.count(Measure::ChildrenServed, Scope::Region(region), year, true);
+            regions_counted |= bit;
         }
     }
 }

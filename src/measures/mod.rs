@@ -12,27 +12,31 @@
 //! - `tally`: the counts the pass fills; `table`: the `RateRow`s made from them, with
 //!   `interval`'s Wilson interval.
 //!
+//! - `programmes`: SPEC §10's programme and comparison rows, counted by the same pass
+//!   (`programmes::ProgrammeTally`, a second `tally::Count`) from each national count's
+//!   deciding case.
+//!
 //! A new measure: a variant in `catalogue.rs`, a function in `definitions.rs`, a line in
-//! `pass.rs`'s `tally_child`, and its name and definition in `templates/i18n.toml`. A sibling
-//! computation over the same children (programmes, SPEC §10) is a new file here that feeds
-//! its own `tally::Count` from the same pass.
+//! `pass.rs`'s `tally_child`, and its name and definition in `templates/i18n.toml`.
 
 mod catalogue;
 mod definitions;
 mod interval;
 mod pass;
+pub mod programmes;
 mod rules;
 mod table;
 mod tally;
 
-use crate::config::SuccessSets;
+use crate::config::{Programme, SuccessSets};
 use crate::dates;
-use crate::link::LinkCase;
+use crate::link::{LinkCase, Places};
 use crate::model::{Day, RegionIdx};
 use crate::reference;
 
 pub use catalogue::Measure;
-pub use interval::wilson_interval;
+pub use interval::{newcombe_difference, wald_difference_in_differences, wilson_interval};
+pub use programmes::{Group, Membership, Period, ProgrammeRow, ProgrammeTable};
 pub use rules::FOLLOW_UP_DAYS;
 pub use table::{RateRow, Status, cohort_complete};
 
@@ -42,8 +46,27 @@ pub use table::{RateRow, Status, cohort_complete};
 /// opened and closed dates. Rows are in a fixed order: measure, region (BG first, then by
 /// code), year.
 pub fn compute(cases: &[LinkCase], success: &SuccessSets, as_of: Day) -> Vec<RateRow> {
+    compute_with_programmes(cases, success, as_of, None).0
+}
+
+/// The programmes to count beside the rates table: the pipeline's, the classes of their
+/// members, and each case's place.
+pub struct ProgrammesInput<'a> {
+    pub programmes: &'a [Programme],
+    pub membership: &'a Membership,
+    pub places: &'a Places,
+}
+
+/// `compute`, and in the same pass the programmes' rows (SPEC §10, before disclosure control)
+/// when `programmes` are given.
+pub fn compute_with_programmes(
+    cases: &[LinkCase],
+    success: &SuccessSets,
+    as_of: Day,
+    programmes: Option<ProgrammesInput<'_>>,
+) -> (Vec<RateRow>, Option<ProgrammeTable>) {
     let Some(first_year) = cases.iter().map(|c| dates::year_of(c.opened)).min() else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     // `closed` is never before `opened`, so the latest year is the latest closed-or-opened one.
     let last_year = cases
@@ -52,7 +75,19 @@ pub fn compute(cases: &[LinkCase], success: &SuccessSets, as_of: Day) -> Vec<Rat
         .max()
         .unwrap_or(first_year);
     let regions = reference::oblasts().len();
-    let tally = pass::tally_all(cases, success, first_year, last_year, regions);
+    let classes = programmes
+        .as_ref()
+        .map(|p| p.membership.case_classes(p.places));
+    let shape = pass::TallyShape {
+        first_year,
+        last_year,
+        regions,
+        classes: programmes.as_ref().map(|p| p.membership.classes()),
+    };
+    let pass::PassTally {
+        rates: tally,
+        programmes: programme_tally,
+    } = pass::tally_all(cases, success, &shape, classes.as_ref());
 
     let mut present = vec![false; regions];
     for c in cases {
@@ -61,13 +96,37 @@ pub fn compute(cases: &[LinkCase], success: &SuccessSets, as_of: Day) -> Vec<Rat
     let regions_present: Vec<RegionIdx> = (0..regions as RegionIdx)
         .filter(|r| present[usize::from(*r)])
         .collect();
-    table::rows(
-        &tally,
-        &regions_present,
-        first_year,
-        last_year,
-        dates::from_day(as_of),
-    )
+    let as_of = dates::from_day(as_of);
+    let rates = table::rows(&tally, &regions_present, first_year, last_year, as_of);
+    let programme_table = match (programmes, programme_tally, classes) {
+        (Some(input), Some(programme_tally), Some(classes)) => {
+            let membership = input.membership;
+            let mut class_cases = vec![0u64; membership.classes()];
+            for c in cases {
+                class_cases[usize::from(classes.of(c.ordinal).0)] += 1;
+            }
+            let masks = (0..membership.classes())
+                .map(|c| membership.mask(c as u16))
+                .collect();
+            let comparisons = input
+                .programmes
+                .iter()
+                .map(|p| p.comparison.clone())
+                .collect();
+            let counts = programmes::ProgrammeCounts::new(
+                comparisons,
+                programme_tally,
+                tally,
+                masks,
+                class_cases,
+            );
+            let rows =
+                programmes::programme_rows(input.programmes, &counts, first_year, last_year, as_of);
+            Some(ProgrammeTable { rows, counts })
+        }
+        _ => None,
+    };
+    (rates, programme_table)
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use super::definitions::{
     Reunifications, YearsServed, children_served, out_of_region_placement, prevention_12m,
     prevention_closed, reintegration_12m, reintegration_closed, reintegration_sustained_12m,
 };
+use super::programmes::{CaseClasses, ProgrammeTally};
 use super::rules::{CaseFacts, Firsts};
-use super::tally::{Count, Tally};
+use super::tally::{Count, Scope, Tally};
 use crate::config::SuccessSets;
 use crate::link::LinkCase;
 
@@ -42,17 +43,19 @@ impl ChildState {
 }
 
 /// Everything one child's cases (sorted by case type, then opened) add to the counts.
-/// `last_year`: the table's last year, to which open cases count as open.
+/// `last_year`: the table's last year, to which open cases count as open; `classes`: each
+/// case's programme class, when the pipeline has programmes.
 pub(super) fn tally_child(
     cases: &[LinkCase],
     success: &SuccessSets,
     last_year: i32,
+    classes: Option<&CaseClasses>,
     out: &mut impl Count,
     child: &mut ChildState,
 ) {
     child.start_child();
     for c in cases {
-        let case = CaseFacts::of(c);
+        let case = CaseFacts::of(c, classes);
         prevention_closed(&case, success, out);
         reintegration_closed(&case, success, out);
         prevention_12m(&case, &mut child.prevention_cohort, success, out);
@@ -66,27 +69,72 @@ pub(super) fn tally_child(
     children_served(&mut child.years_served, out);
 }
 
-/// Count every child of `cases` (sorted by child) into a `Tally` of the years
-/// `first_year..=last_year` and `regions` regions: the cases are cut into runs of whole
-/// children, tallied in parallel and the tallies summed.
+/// What one pass counts: the rates table, and the programmes' counts when there are any.
+pub(super) struct PassTally {
+    pub rates: Tally,
+    pub programmes: Option<ProgrammeTally>,
+}
+
+impl PassTally {
+    fn merge(self, other: PassTally) -> PassTally {
+        PassTally {
+            rates: self.rates.merge(other.rates),
+            programmes: match (self.programmes, other.programmes) {
+                (Some(a), Some(b)) => Some(a.merge(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+impl Count for PassTally {
+    fn count(&mut self, measure: super::Measure, scope: Scope, year: i32, hit: bool) {
+        self.rates.count(measure, scope, year, hit);
+        if let Some(p) = &mut self.programmes {
+            p.count(measure, scope, year, hit);
+        }
+    }
+}
+
+/// The shape of the pass's tallies: years, regions and (with programmes) classes.
+pub(super) struct TallyShape {
+    pub first_year: i32,
+    pub last_year: i32,
+    pub regions: usize,
+    pub classes: Option<usize>,
+}
+
+impl TallyShape {
+    fn empty(&self) -> PassTally {
+        PassTally {
+            rates: Tally::new(self.first_year, self.last_year, self.regions),
+            programmes: self.classes.map(|classes| {
+                ProgrammeTally::new(self.first_year, self.last_year, classes, self.regions)
+            }),
+        }
+    }
+}
+
+/// Count every child of `cases` (sorted by child) into tallies of `shape`: the cases are cut
+/// into runs of whole children, tallied in parallel and the tallies summed.
 pub(super) fn tally_all(
     cases: &[LinkCase],
     success: &SuccessSets,
-    first_year: i32,
-    last_year: i32,
-    regions: usize,
-) -> Tally {
+    shape: &TallyShape,
+    classes: Option<&CaseClasses>,
+) -> PassTally {
     child_runs(cases)
         .par_windows(2)
         .map(|w| {
-            let mut tally = Tally::new(first_year, last_year, regions);
+            let mut tally = shape.empty();
             let mut child = ChildState::new();
             for cases in cases[w[0]..w[1]].chunk_by(|a, b| a.child == b.child) {
-                tally_child(cases, success, last_year, &mut tally, &mut child);
+                let last_year = shape.last_year;
+                tally_child(cases, success, last_year, classes, &mut tally, &mut child);
             }
             tally
         })
-        .reduce(|| Tally::new(first_year, last_year, regions), Tally::merge)
+        .reduce(|| shape.empty(), PassTally::merge)
 }
 
 /// Cut points of `cases` into runs of about an eighth of a thread's share each, never inside

@@ -3,7 +3,8 @@
 //! counting a case in its region and the country. No measure is defined here.
 
 use super::catalogue::Measure;
-use super::tally::{Count, Scope};
+use super::programmes::CaseClasses;
+use super::tally::{Count, Decider, Scope};
 use crate::dates;
 use crate::link::LinkCase;
 use crate::model::{CaseType, Day, Outcome, RegionIdx};
@@ -23,11 +24,16 @@ pub(super) struct CaseFacts {
     /// The outcome of a closed case; `None` while the case is open.
     pub outcome: Option<Outcome>,
     pub placement_region: Option<RegionIdx>,
+    /// Its programme class (0 without programmes): which programmes it is a member of.
+    pub class: u16,
+    /// Its place among a child's cases that tie on a date: (case pseudonym rank, ordinal).
+    pub tie_rank: (u64, u32),
 }
 
 impl CaseFacts {
-    pub fn of(c: &LinkCase) -> CaseFacts {
+    pub fn of(c: &LinkCase, classes: Option<&CaseClasses>) -> CaseFacts {
         let closed = c.closed();
+        let (class, rank) = classes.map_or((0, 0), |t| t.of(c.ordinal));
         CaseFacts {
             case_type: c.case_type,
             region: c.region,
@@ -38,6 +44,16 @@ impl CaseFacts {
             // Outcome is present exactly when the case is closed (ingest guarantees it).
             outcome: c.outcome.filter(|_| closed.is_some()),
             placement_region: c.placement_region(),
+            class,
+            tie_rank: (rank, c.ordinal),
+        }
+    }
+
+    /// This case as the decider of a national count.
+    pub fn decider(&self) -> Decider {
+        Decider {
+            region: self.region,
+            class: self.class,
         }
     }
 
@@ -148,16 +164,17 @@ pub(super) fn cohort_entry(case: &CaseFacts, cohort: &mut Firsts) -> Option<Firs
     (first.anywhere() && !case.has_neutral_outcome()).then_some(first)
 }
 
-/// Count a case in its region's row and in the country's (the case-based measures).
+/// Count a case in its region's row and in the country's (the case-based measures: each case
+/// decides for itself).
 pub(super) fn count_case(
     out: &mut impl Count,
     measure: Measure,
-    region: RegionIdx,
+    case: &CaseFacts,
     year: i32,
     hit: bool,
 ) {
-    out.count(measure, Scope::Region(region), year, hit);
-    out.count(measure, Scope::Country, year, hit);
+    out.count(measure, Scope::Region(case.region), year, hit);
+    out.count(measure, Scope::Country(case.decider()), year, hit);
 }
 
 /// Count a child's deciding case where it was the first: in its region, the country, or both.
@@ -165,14 +182,14 @@ pub(super) fn count_first(
     out: &mut impl Count,
     measure: Measure,
     first: First,
-    region: RegionIdx,
+    decider: Decider,
     year: i32,
     hit: bool,
 ) {
     if first.in_region {
-        out.count(measure, Scope::Region(region), year, hit);
+        out.count(measure, Scope::Region(decider.region), year, hit);
     }
     if first.in_country {
-        out.count(measure, Scope::Country, year, hit);
+        out.count(measure, Scope::Country(decider), year, hit);
     }
 }

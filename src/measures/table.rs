@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::catalogue::Measure;
 use super::interval::wilson_interval;
-use super::tally::{Scope, Tally};
+use super::tally::Tally;
 use crate::model::RegionIdx;
 use crate::reference;
 
@@ -79,9 +79,8 @@ pub(super) fn rows(
     let mut rows = Vec::new();
     for measure in Measure::ALL {
         for region in &region_rows {
-            let scope = region.map_or(Scope::Country, Scope::Region);
             for year in first_year..=last_year {
-                let (numerator, denominator) = tally.get(measure, scope, year);
+                let (numerator, denominator) = tally.get(measure, *region, year);
                 rows.push(row(measure, *region, year, numerator, denominator, as_of));
             }
         }

@@ -10,13 +10,21 @@ use crate::model::RegionIdx;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scope {
     Region(RegionIdx),
-    Country,
+    /// The country's row, with the case that decides whether and where the child (or case)
+    /// counts in it: programmes (SPEC §10) split the national row by that case.
+    Country(Decider),
 }
 
-/// What the definitions count into. `Tally` (the rates table) is the one today; a computation
-/// that splits the same counts another way (programmes, SPEC §10) would be a second `Count`
-/// fed by the same pass, not a second walk over the cases (it would also need the deciding
-/// case, which each definition has at hand where it counts).
+/// The case that decides a national count: its region and its programme class
+/// (`programmes::Membership`; 0 when the pipeline has no programmes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Decider {
+    pub region: RegionIdx,
+    pub class: u16,
+}
+
+/// What the definitions count into: `Tally` (the rates table) and `ProgrammeTally` (SPEC §10),
+/// both fed by the same pass; neither walks the cases itself.
 pub(super) trait Count {
     /// Count one member of `measure`'s denominator (for `children_served`: one child) in
     /// `scope` and `year`; `hit`: also one of its numerator.
@@ -47,14 +55,19 @@ impl Tally {
     fn slot(&self, scope: Scope) -> usize {
         match scope {
             Scope::Region(region) => usize::from(region),
-            Scope::Country => self.slots - 1,
+            Scope::Country(_) => self.slots - 1,
         }
     }
 
-    /// The (numerator, denominator) of one cell.
-    pub(super) fn get(&self, measure: Measure, scope: Scope, year: i32) -> (u64, u64) {
-        let offset = (year - self.first_year) as usize;
-        self.cells[(measure as usize * self.slots + self.slot(scope)) * self.years + offset]
+    /// The (numerator, denominator) of one cell: a region's, or the country's (`None`); (0, 0)
+    /// outside the table's years.
+    pub(super) fn get(&self, measure: Measure, region: Option<RegionIdx>, year: i32) -> (u64, u64) {
+        let offset = year - self.first_year;
+        if offset < 0 || offset as usize >= self.years {
+            return (0, 0);
+        }
+        let slot = region.map_or(self.slots - 1, usize::from);
+        self.cells[(measure as usize * self.slots + slot) * self.years + offset as usize]
     }
 
     pub(super) fn merge(mut self, other: Tally) -> Tally {

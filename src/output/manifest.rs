@@ -10,10 +10,11 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{OutputError, io_error};
-use crate::config::{Lang, Pipeline};
+use crate::config::{Comparison, Lang, Pipeline};
 use crate::ingest::InputFile;
 pub use crate::link::Counts;
 use crate::model::Vocabulary;
+use crate::reference;
 
 /// The trace of a run (SPEC §6): what went in, what came out, under which key and date.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +44,62 @@ pub struct Manifest {
     pub status: String,
     /// Sources whose reject rate exceeded `max_reject_rate`.
     pub sources_over_reject_limit: Vec<String>,
+    /// The pipeline's programmes (SPEC §10), as `programmes.parquet`'s metadata gives them.
+    #[serde(default)]
+    pub programmes: Vec<ProgrammeEntry>,
+}
+
+/// A programme as the manifest and `programmes.parquet`'s key-value metadata describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgrammeEntry {
+    pub name: String,
+    pub title: String,
+    pub offices: Vec<String>,
+    pub sources: Vec<String>,
+    /// Oblast codes.
+    pub regions: Vec<String>,
+    /// Municipality codes.
+    pub municipalities: Vec<String>,
+    pub start: String,
+    /// `None`: still running.
+    pub end: Option<String>,
+    /// `"rest"`, or the comparison's oblast codes.
+    pub comparison: serde_json::Value,
+}
+
+impl ProgrammeEntry {
+    /// The entry of each of the pipeline's programmes.
+    pub fn all(pipeline: &Pipeline) -> Vec<ProgrammeEntry> {
+        let code = |r: &crate::model::RegionIdx| reference::oblasts()[usize::from(*r)].code.clone();
+        pipeline
+            .programmes
+            .iter()
+            .map(|p| ProgrammeEntry {
+                name: p.name.clone(),
+                title: p.title.clone(),
+                offices: p.offices.clone(),
+                sources: p
+                    .sources
+                    .iter()
+                    .map(|s| pipeline.sources[*s].name.clone())
+                    .collect(),
+                regions: p.regions.iter().map(code).collect(),
+                municipalities: p
+                    .municipalities
+                    .iter()
+                    .map(|m| reference::municipalities()[usize::from(*m)].code.clone())
+                    .collect(),
+                start: p.start.to_string(),
+                end: p.end.map(|d| d.to_string()),
+                comparison: match &p.comparison {
+                    Comparison::Rest => serde_json::Value::from("rest"),
+                    Comparison::Regions(list) => {
+                        serde_json::Value::from(list.iter().map(code).collect::<Vec<_>>())
+                    }
+                },
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,6 +264,7 @@ impl Manifest {
             }
             .into(),
             sources_over_reject_limit: run.sources_over_limit,
+            programmes: ProgrammeEntry::all(pipeline),
         }
     }
 }

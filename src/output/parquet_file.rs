@@ -187,7 +187,16 @@ impl ParquetWriter {
             path: path.to_path_buf(),
             source,
         };
-        let schema = arrow_schema(columns);
+        // The descriptions go in the embedded Arrow schema too: pyarrow and Polars show a
+        // schema's metadata, not the file's key-value list, when the Arrow schema is present.
+        let schema = Arc::new(
+            arrow_schema(columns).as_ref().clone().with_metadata(
+                metadata
+                    .iter()
+                    .cloned()
+                    .collect::<std::collections::HashMap<_, _>>(),
+            ),
+        );
         let mut props = WriterProperties::builder()
             // Version 1 data pages: what the oldest readers we promise (pyarrow 12, Spark
             // 3.5, fastparquet) read without question.

@@ -1,0 +1,82 @@
+//! Where each accepted case was reported from, kept only when the pipeline defines programmes
+//! (SPEC §10): its office, file, region and municipality, interned as a `Place` (a run has few
+//! distinct ones), and the case pseudonym's rank for SPEC §4's tie rule. Facts only: which
+//! places belong to a programme is `measures`' to decide.
+
+use std::collections::HashMap;
+
+use crate::model::{Case, Pseudonym, RegionIdx};
+
+/// One distinct (office, file, region, municipality) of the accepted cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Place {
+    /// Index into ingest's office names.
+    pub office: u32,
+    /// Index into ingest's input files.
+    pub file: u32,
+    pub region: RegionIdx,
+    /// Index into `reference::municipalities()`.
+    pub municipality: Option<u16>,
+}
+
+/// The place and tie rank of every accepted case, by ordinal.
+#[derive(Debug, Default)]
+pub struct Places {
+    places: Vec<Place>,
+    index: HashMap<Place, u32>,
+    /// The place of each accepted case, by ordinal.
+    of_case: Vec<u32>,
+    /// Each accepted case's rank among a child's cases that tie on a date (SPEC §4: "ties are
+    /// broken by the case pseudonym"), by ordinal.
+    rank: Vec<u64>,
+}
+
+impl Places {
+    pub(super) fn record(&mut self, case: &Case) {
+        let place = Place {
+            office: case.office,
+            file: case.file,
+            region: case.region,
+            municipality: case.municipality,
+        };
+        // Exports come office by office, so the last place is nearly always the next one.
+        let id = match self.of_case.last() {
+            Some(&last) if self.places[last as usize] == place => last,
+            _ => *self.index.entry(place).or_insert_with(|| {
+                self.places.push(place);
+                (self.places.len() - 1) as u32
+            }),
+        };
+        self.of_case.push(id);
+        self.rank.push(case_rank(case.case.as_ref()));
+    }
+
+    /// The distinct places, indexed by `place_of`'s values.
+    pub fn places(&self) -> &[Place] {
+        &self.places
+    }
+
+    /// The place of the accepted case with ordinal `ordinal`.
+    pub fn place_of(&self, ordinal: u32) -> u32 {
+        self.of_case[ordinal as usize]
+    }
+
+    /// The tie rank of the accepted case with ordinal `ordinal`.
+    pub fn rank_of(&self, ordinal: u32) -> u64 {
+        self.rank[ordinal as usize]
+    }
+}
+
+/// The order of case pseudonyms as SPEC §4 breaks ties with them: by their first 8 bytes, a
+/// case without a pseudonym last. (Two cases of one child that tie on a date and share the first
+/// 8 bytes of their pseudonyms are left to file order, a chance of 2⁻⁶⁴.)
+fn case_rank(case: Option<&Pseudonym>) -> u64 {
+    match case {
+        None => u64::MAX,
+        Some(p) => {
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&p[..8]);
+            u64::from_be_bytes(first).min(u64::MAX - 1)
+        }
+    }
+}
