@@ -420,6 +420,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         pipeline_sha256: &pipeline.sha256,
         as_of: prepared.as_of,
         rates: &rates,
+        programmes: &programme_rows,
         files: &ingested.files,
         per_source: &per_source,
         unmapped: &ingested.unmapped,

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use crate::config::{Lang, Pipeline};
 use crate::ingest::{InputFile, UnmappedColumn};
 use crate::link::Counts;
-use crate::measures::RateRow;
+use crate::measures::{ProgrammeRow, RateRow};
 
 pub use format::{format_count, format_date, format_rate};
 
@@ -43,6 +43,8 @@ pub struct ReportInput<'a> {
     pub as_of: NaiveDate,
     /// The rates table after disclosure control.
     pub rates: &'a [RateRow],
+    /// The programmes' rows after disclosure control (SPEC §10); empty without programmes.
+    pub programmes: &'a [ProgrammeRow],
     pub files: &'a [InputFile],
     /// Each source's rows accounted for, in the order of the pipeline's sources.
     pub per_source: &'a [Counts],
