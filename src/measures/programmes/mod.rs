@@ -5,6 +5,8 @@
 //! sums disclosure control needs (a region's cases inside and outside a programme, overlaps).
 
 mod counts;
+#[cfg(test)]
+pub(crate) mod fixture;
 mod membership;
 mod table;
 mod tally;
@@ -100,3 +102,6 @@ pub struct ProgrammeTable {
     pub rows: Vec<ProgrammeRow>,
     pub counts: ProgrammeCounts,
 }
+
+#[cfg(test)]
+mod tests;
