@@ -9,13 +9,13 @@ use crate::config::{Comparison, Programme};
 use crate::measures::RateRow;
 use crate::model::{CaseType, Outcome, Vocabulary};
 
-fn row<'a>(
-    rows: &'a [ProgrammeRow],
+fn row(
+    rows: &[ProgrammeRow],
     group: Group,
     measure: Measure,
     year: Option<i32>,
     period: Option<Period>,
-) -> &'a ProgrammeRow {
+) -> &ProgrammeRow {
     rows.iter()
         .find(|r| r.key() == (group, measure, year, period) && r.programme == 0)
         .unwrap_or_else(|| panic!("no row {group:?} {measure:?} {year:?} {period:?}"))
