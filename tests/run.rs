@@ -83,10 +83,13 @@ fn sensitive_values(pipeline_path: &Path) -> BTreeSet<String> {
     for m in matcher.find_overlapping_iter(&attributes) {
         in_attributes[m.pattern().as_usize()] = true;
     }
+    // A value the pipeline file itself holds (a programme's start date, an office it lists)
+    // is configuration, which outputs may repeat, even when an export happens to hold it too.
+    let configured = fs::read_to_string(pipeline_path).unwrap();
     sensitive
         .into_iter()
         .zip(in_attributes)
-        .filter_map(|(v, shared)| (!shared).then_some(v))
+        .filter_map(|(v, shared)| (!shared && !configured.contains(&v)).then_some(v))
         .collect()
 }
 
