@@ -251,7 +251,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
         }
         Command::Synth { out, rows, seed } => {
-            let summary = synth::write_exports(&out, rows, seed)
+            let summary = synth::write_exports(&out, rows, seed, None)
                 .with_context(|| format!("writing synthetic exports to {}", out.display()))?;
             let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
             info!(
