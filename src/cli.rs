@@ -52,17 +52,60 @@ enum Command {
     },
     /// Write synthetic exports (fake people only) in several office layouts, with a pipeline
     /// file to run them: for trying the program, tests and benchmarks.
-    Synth {
-        /// Folder to write into (created if missing).
-        #[arg(long)]
-        out: PathBuf,
-        /// About how many case rows to write.
-        #[arg(long, default_value_t = 5000)]
-        rows: u64,
-        /// Random seed: the same seed gives the same files.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
+    ///
+    /// With the three --programme options, the offices of some oblasts run a simulated
+    /// programme: from a year on, their closed cases succeed more often (or less), and the
+    /// pipeline file defines the programme (SPEC §10), so its report has a known answer.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SynthArgs {
+    /// Folder to write into (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// About how many case rows to write.
+    #[arg(long, default_value_t = 5000)]
+    rows: u64,
+    /// Random seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulate a programme in the offices of these oblasts: codes separated by commas, e.g.
+    /// VAR,DOB (every case of those oblasts, whichever office layout exports it). Needs
+    /// --programme-effect and --programme-from; every other oblast is the comparison.
+    #[arg(
+        long,
+        value_name = "CODES",
+        value_delimiter = ',',
+        requires = "programme_effect",
+        requires = "programme_from"
+    )]
+    programme_regions: Option<Vec<String>>,
+    /// The programme's effect, in whole percentage points from -50 to 50 (8, or -8 for a
+    /// programme that does harm): added to the chance that a closed case of its oblasts is a
+    /// success (prevention: the child stayed with the family; reintegration: reunified) among
+    /// the cases whose outcome is not neutral. The other such outcomes share the rest in their
+    /// usual proportions; transfers and "other" keep their chance. The chance stays within 0
+    /// and 100 % (a warning says when that made the effect smaller). 0 simulates a programme
+    /// that changes nothing: the exports are then those without the programme.
+    #[arg(
+        long,
+        value_name = "POINTS",
+        allow_negative_numbers = true,
+        requires = "programme_regions",
+        requires = "programme_from"
+    )]
+    programme_effect: Option<i32>,
+    /// The year the programme starts, 2016 to 2024: it changes the cases closed from 1 January
+    /// of that year on, so that prevention_closed and reintegration_closed of its oblasts move
+    /// by the effect from that year, against the same offices without it (in expectation).
+    #[arg(
+        long,
+        value_name = "YEAR",
+        requires = "programme_regions",
+        requires = "programme_effect"
+    )]
+    programme_from: Option<i32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -250,18 +293,48 @@ fn dispatch(cli: Cli) -> Result<u8> {
                 _ => Ok(exit::OK),
             }
         }
-        Command::Synth { out, rows, seed } => {
-            let summary = synth::write_exports(&out, rows, seed)
-                .with_context(|| format!("writing synthetic exports to {}", out.display()))?;
-            let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
-            info!(
-                "wrote {} files with {total} synthetic rows and {} to {}",
-                summary.files.len(),
-                summary.pipeline.display(),
-                out.display()
+        Command::Synth(args) => synth_exports(args),
+    }
+}
+
+fn synth_exports(args: SynthArgs) -> Result<u8> {
+    let programme = match (
+        args.programme_regions,
+        args.programme_effect,
+        args.programme_from,
+    ) {
+        (Some(regions), Some(effect), Some(from)) => Some(
+            synth::Programme::new(&regions, effect, from).map_err(|e| UsageError(e.to_string()))?,
+        ),
+        (None, None, None) => None,
+        // clap's `requires` makes this unreachable; a usage error all the same.
+        _ => {
+            return Err(UsageError(
+                "--programme-regions, --programme-effect and --programme-from go together: give all three or none".to_string(),
+            )
+            .into());
+        }
+    };
+    let out = &args.out;
+    let summary = synth::write_exports(out, args.rows, args.seed, programme.as_ref())
+        .with_context(|| format!("writing synthetic exports to {}", out.display()))?;
+    let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
+    info!(
+        "wrote {} files with {total} synthetic rows and {} to {}",
+        summary.files.len(),
+        summary.pipeline.display(),
+        out.display()
+    );
+    if let Some(programme) = &programme {
+        info!("simulated programme: {programme} (in the pipeline file's [[programmes]])");
+        if summary.capped > 0 {
+            tracing::warn!(
+                "the effect would take the success chance of {} of the programme's closed cases past 0 or 100 %: it was kept within, so the programme's measures move by less than {:+} points",
+                summary.capped,
+                programme.effect()
             );
-            info!("try: outcomes run {}", summary.pipeline.display());
-            Ok(exit::OK)
         }
     }
+    info!("try: outcomes run {}", summary.pipeline.display());
+    Ok(exit::OK)
 }

@@ -254,6 +254,46 @@ fn every_reject_reason_is_reported_without_the_value_of_an_identifier() {
 }
 
 #[test]
+fn synth_programme_options_go_together_and_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let synth = |extra: &[&str]| {
+        let a = outcomes(dir.path())
+            .args(["synth", "--out", "data", "--rows", "100"])
+            .args(extra)
+            .assert()
+            .code(2);
+        stderr_of(&a)
+    };
+    let err = synth(&["--programme-regions", "VAR,DOB", "--programme-effect", "-8"]);
+    assert!(err.contains("--programme-from"), "{err}");
+    let err = synth(&["--programme-from", "2016"]);
+    assert!(
+        err.contains("--programme-regions") && err.contains("--programme-effect"),
+        "{err}"
+    );
+    let all = |regions: &'static str, effect: &'static str, from: &'static str| {
+        [
+            "--programme-regions",
+            regions,
+            "--programme-effect",
+            effect,
+            "--programme-from",
+            from,
+        ]
+    };
+    let err = synth(&all("VAR,XYZ", "8", "2016"));
+    assert!(err.contains("\"XYZ\" is not an oblast code"), "{err}");
+    let err = synth(&all("VAR", "60", "2016"));
+    assert!(err.contains("between -50 and 50"), "{err}");
+    let err = synth(&all("VAR", "8", "2030"));
+    assert!(err.contains("from 2016 to 2024"), "{err}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing written on a usage error"
+    );
+}
+
+#[test]
 fn a_bad_as_of_date_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), &[GOOD], "");

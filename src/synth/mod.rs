@@ -8,7 +8,7 @@
 //! `geography` (oblasts, municipalities, populations), `people` (children, families, their
 //! identifiers and how they are typed), `simulate` (the decade of cases, bad rows,
 //! duplicates), `write` (rows into files), `pipeline` (the pipeline file and demo key),
-//! `calendar` (day numbers and date styles).
+//! `calendar` (day numbers and date styles), `effect` (a simulated programme, issue 14).
 //!
 //! The output is part of the contract: for a given seed and row count every byte is fixed
 //! (`sample_data/` is seed 2024, 6,000 rows). A change that draws the random numbers in
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 mod calendar;
+mod effect;
 mod geography;
 mod layouts;
 mod people;
@@ -29,6 +30,10 @@ mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_effect;
+
+pub use effect::{Programme, ProgrammeError};
 
 /// What `write_exports` wrote.
 #[derive(Debug, Clone)]
@@ -37,6 +42,9 @@ pub struct SynthSummary {
     pub files: Vec<(PathBuf, u64)>,
     /// The pipeline file written beside the exports.
     pub pipeline: PathBuf,
+    /// The programme's closed cases whose success chance had to be kept within 0 and 100 %
+    /// (the effect on them is smaller than asked); 0 without a programme.
+    pub capped: u64,
 }
 
 /// Write synthetic exports of about `rows` data rows into `out`, deterministic for `seed`.
@@ -45,23 +53,48 @@ pub struct SynthSummary {
 /// (B), `sofia/sofia_<year>.csv` (C), `regional/regional_<year>.csv` (D), `pipeline.toml` and the
 /// public `demo.key`. Export files of these names left in `out` by an earlier run are removed
 /// first, so the pipeline's globs see only this run; nothing else in `out` is touched.
-pub fn write_exports(out: &Path, rows: u64, seed: u64) -> anyhow::Result<SynthSummary> {
-    generate(out, rows, seed).map(|(summary, _)| summary)
+///
+/// With a `programme`, its oblasts' closed cases succeed more often (or less) from its start
+/// year (`effect`), and the pipeline file defines it as a `[[programmes]]` entry (SPEC §10).
+pub fn write_exports(
+    out: &Path,
+    rows: u64,
+    seed: u64,
+    programme: Option<&Programme>,
+) -> anyhow::Result<SynthSummary> {
+    generate(out, rows, seed, programme).map(|(summary, _)| summary)
 }
 
 /// `write_exports`, with the counts the tests check.
-fn generate(out: &Path, rows: u64, seed: u64) -> anyhow::Result<(SynthSummary, simulate::Stats)> {
+fn generate(
+    out: &Path,
+    rows: u64,
+    seed: u64,
+    programme: Option<&Programme>,
+) -> anyhow::Result<(SynthSummary, simulate::Stats)> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write::remove_stale(out)?;
     let geo = geography::Geo::load()?;
     let offices = layouts::Offices::new(rows);
-    let (mut files, stats) = simulate::Simulation::new(&geo, &offices, out, rows, seed).run()?;
+    let simulation = simulate::Simulation::new(&geo, &offices, out, rows, seed, programme);
+    let (mut files, stats) = simulation.run()?;
     files.sort();
     let pipeline = out.join("pipeline.toml");
-    fs::write(&pipeline, pipeline::pipeline_toml(&offices, rows, seed))
-        .with_context(|| format!("cannot write {}", pipeline.display()))?;
+    fs::write(
+        &pipeline,
+        pipeline::pipeline_toml(&offices, rows, seed, programme),
+    )
+    .with_context(|| format!("cannot write {}", pipeline.display()))?;
     let key = out.join("demo.key");
     fs::write(&key, pipeline::DEMO_KEY)
         .with_context(|| format!("cannot write {}", key.display()))?;
-    Ok((SynthSummary { files, pipeline }, stats))
+    let capped = stats.capped;
+    Ok((
+        SynthSummary {
+            files,
+            pipeline,
+            capped,
+        },
+        stats,
+    ))
 }

@@ -1,9 +1,11 @@
 //! The pipeline file synth writes beside its exports (`pipeline.toml`): one source per office,
-//! mapping its layout onto the canonical fields of SPEC §2; and the public demo key. Strings
-//! are quoted by the `toml` crate; the file's order, comments and blank lines are fixed here.
+//! mapping its layout onto the canonical fields of SPEC §2, and the simulated programme, if
+//! any, as SPEC §10 defines one; and the public demo key. Strings are quoted by the `toml`
+//! crate; the file's order, comments and blank lines are fixed here.
 
 use std::fmt::Write as _;
 
+use super::effect::Programme;
 use super::layouts::{Column, Offices, RegionStyle, SOFIA_REGION_LABELS, label_map};
 use super::simulate::AS_OF;
 use crate::config::Field;
@@ -27,13 +29,23 @@ fn toml_values<'a>(t: &mut String, field: Field, pairs: impl Iterator<Item = (&'
     }
 }
 
-/// The pipeline file for the exports of `offices`, written by a run of `rows` and `seed`.
-pub(super) fn pipeline_toml(offices: &Offices, rows: u64, seed: u64) -> String {
+/// The name of the simulated programme in the pipeline file.
+pub(super) const PROGRAMME_NAME: &str = "synth-programme";
+
+/// The pipeline file for the exports of `offices`, written by a run of `rows`, `seed` and
+/// `programme`.
+pub(super) fn pipeline_toml(
+    offices: &Offices,
+    rows: u64,
+    seed: u64,
+    programme: Option<&Programme>,
+) -> String {
     let mut t = String::new();
     let (y, m, d) = AS_OF;
+    let options = programme.map_or(String::new(), |p| format!(" {}", p.options()));
     let _ = writeln!(
         t,
-        "# Synthetic exports written by `outcomes synth --rows {rows} --seed {seed}`.\n\
+        "# Synthetic exports written by `outcomes synth --rows {rows} --seed {seed}{options}`.\n\
          # Only fake people; the key is the public demo key.\n\
          name = \"synth\"\n\
          key_file = \"demo.key\"\n\
@@ -105,5 +117,30 @@ pub(super) fn pipeline_toml(offices: &Offices, rows: u64, seed: u64) -> String {
             }
         }
     }
+    if let Some(programme) = programme {
+        programme_toml(&mut t, programme);
+    }
     t
+}
+
+/// The `[[programmes]]` entry of the simulated programme (SPEC §10): whole oblasts, against
+/// every other case.
+fn programme_toml(t: &mut String, programme: &Programme) {
+    let regions: Vec<String> = programme.codes().map(toml_str).collect();
+    let _ = writeln!(
+        t,
+        "\n# The simulated programme: in expectation, its difference in differences of\n\
+         # prevention_closed and reintegration_closed is the effect ({:+} points).\n\
+         [[programmes]]\n\
+         name = {}\n\
+         title = {}\n\
+         regions = [{}]\n\
+         start = \"{:04}-01-01\"\n\
+         comparison = \"rest\"",
+        programme.effect(),
+        toml_str(PROGRAMME_NAME),
+        toml_str(&format!("Simulated programme: {programme}")),
+        regions.join(", "),
+        programme.start(),
+    );
 }

@@ -7,7 +7,8 @@
 //! for the year. Later cases of the same child (re-entry after reunification, reintegration
 //! after a placement, a new prevention case, a transfer to another oblast) wait in a small
 //! queue until their opening day, so memory holds only the queue and one open file per office,
-//! whatever the number of rows; files are in order of opening date.
+//! whatever the number of rows; files are in order of opening date. A simulated programme
+//! (`effect`) shifts the outcomes of its oblasts' cases as they are drawn.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -18,6 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::calendar::{Ymd, day_of, is_leap, ymd};
+use super::effect::{self, Effect, Odds, Programme};
 use super::geography::Geo;
 use super::layouts::{Layout, Offices};
 use super::people::{self, Child, IdMode, People};
@@ -153,6 +155,8 @@ pub(super) struct Stats {
     pub bad: [u64; BAD_KINDS],
     pub exact_dups: u64,
     pub cross_dups: u64,
+    /// The programme's cases whose success chance had to be kept within 0 and 1.
+    pub capped: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +176,8 @@ pub(super) struct Simulation<'g> {
     case_no: Vec<u32>,
     /// Per-oblast shift of success rates.
     offsets: Vec<f64>,
+    /// The simulated programme, if any (its own random stream).
+    effect: Option<Effect>,
     pending: BinaryHeap<Reverse<Pending>>,
     seq: u64,
     stats: Stats,
@@ -184,6 +190,7 @@ impl<'g> Simulation<'g> {
         out: &'g Path,
         rows: u64,
         seed: u64,
+        programme: Option<&Programme>,
     ) -> Simulation<'g> {
         let base: f64 =
             PREVENTION_PER_YEAR.iter().sum::<f64>() + REINTEGRATION_PER_YEAR.iter().sum::<f64>();
@@ -212,6 +219,7 @@ impl<'g> Simulation<'g> {
             people: People::new(),
             case_no: vec![0; geo.areas.len()],
             offsets,
+            effect: programme.map(|p| Effect::new(p, geo.areas.len(), seed)),
             pending: BinaryHeap::new(),
             seq: 0,
             stats: Stats::default(),
@@ -244,6 +252,7 @@ impl<'g> Simulation<'g> {
             }
             self.exports.close_year()?;
         }
+        self.stats.capped = self.effect.as_ref().map_or(0, Effect::capped);
         Ok((self.exports.finish(), self.stats))
     }
 
@@ -327,23 +336,12 @@ impl<'g> Simulation<'g> {
     fn sample_care(&mut self, oblast: RegionIdx) -> (PlacementType, RegionIdx) {
         // In `PlacementType::ALL` order: kinship, foster, residential, institution.
         let weights = [0.08, 0.45, 0.35, self.institution_weight() * 1.5];
-        let place = PlacementType::ALL[self.weighted(&weights)];
+        let place = PlacementType::ALL[effect::weighted(&mut self.rng, &weights)];
         (place, self.placement_region(oblast))
     }
 
-    fn weighted(&mut self, weights: &[f64]) -> usize {
-        let total: f64 = weights.iter().sum();
-        let mut u = self.rng.random::<f64>() * total;
-        for (i, w) in weights.iter().enumerate() {
-            if u < *w {
-                return i;
-            }
-            u -= w;
-        }
-        weights.len() - 1
-    }
-
-    fn sample_outcome(&mut self, case_type: CaseType, oblast: RegionIdx) -> Outcome {
+    /// The outcome of a case of `oblast` opened this year and closed on day `closed`.
+    fn sample_outcome(&mut self, case_type: CaseType, oblast: RegionIdx, closed: i32) -> Outcome {
         let u: f64 = self.rng.random();
         if u < 0.025 {
             return Outcome::Transferred;
@@ -351,15 +349,21 @@ impl<'g> Simulation<'g> {
         if u < 0.04 {
             return Outcome::Other;
         }
+        let odds = self.odds(case_type, oblast);
+        let drawn = odds.draw(&mut self.rng);
+        match &mut self.effect {
+            Some(effect) => effect.apply(&odds, drawn, oblast, closed),
+            None => drawn,
+        }
+    }
+
+    /// The odds of the outcomes that are not neutral, for a case of `oblast` opened this year.
+    fn odds(&self, case_type: CaseType, oblast: RegionIdx) -> Odds {
         let trend = f64::from(self.year - 2019);
         let offset = self.offsets[oblast as usize];
         let inst = self.institution_weight();
         match case_type {
             CaseType::Prevention => {
-                let p = (0.785 + 0.004 * trend + offset).clamp(0.5, 0.95);
-                if self.rng.random_bool(p) {
-                    return Outcome::StayedWithFamily;
-                }
                 const PLACEMENTS: [Outcome; 5] = [
                     Outcome::KinshipCare,
                     Outcome::FosterCare,
@@ -367,13 +371,11 @@ impl<'g> Simulation<'g> {
                     Outcome::Institution,
                     Outcome::Adopted,
                 ];
-                PLACEMENTS[self.weighted(&[0.30, 0.35, 0.22, inst, 0.05])]
+                let p = (0.785 + 0.004 * trend + offset).clamp(0.5, 0.95);
+                let weights = [0.30, 0.35, 0.22, inst, 0.05];
+                Odds::new(Outcome::StayedWithFamily, p, &PLACEMENTS, &weights)
             }
             CaseType::Reintegration => {
-                let p = (0.61 + 0.005 * trend + offset).clamp(0.3, 0.9);
-                if self.rng.random_bool(p) {
-                    return Outcome::Reunified;
-                }
                 const OTHERS: [Outcome; 6] = [
                     Outcome::RemainedInCare,
                     Outcome::FosterCare,
@@ -382,7 +384,9 @@ impl<'g> Simulation<'g> {
                     Outcome::Adopted,
                     Outcome::Institution,
                 ];
-                OTHERS[self.weighted(&[0.45, 0.18, 0.15, 0.15, 0.03, inst * 0.3])]
+                let p = (0.61 + 0.005 * trend + offset).clamp(0.3, 0.9);
+                let weights = [0.45, 0.18, 0.15, 0.15, 0.03, inst * 0.3];
+                Odds::new(Outcome::Reunified, p, &OTHERS, &weights)
             }
         }
     }
@@ -416,7 +420,7 @@ impl<'g> Simulation<'g> {
         };
         let closing = opened + self.sample_duration();
         let (closed, outcome, mut placement) = if closing <= self.export_day {
-            let outcome = self.sample_outcome(case_type, oblast);
+            let outcome = self.sample_outcome(case_type, oblast, closing);
             let placement = match (placement_of(outcome), case_type) {
                 (Some(p), _) => Some((p, self.placement_region(oblast))),
                 (None, CaseType::Reintegration) if outcome != Outcome::Adopted => care,

@@ -39,7 +39,7 @@ pub(super) fn egn_birth(s: &str) -> Option<(NaiveDate, bool)> {
     Some((date, d[8] % 2 == 1))
 }
 
-fn read_all(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(super) fn read_all(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -64,9 +64,9 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let c = tempfile::tempdir().unwrap();
-    write_exports(a.path(), 5_000, 7).unwrap();
-    write_exports(b.path(), 5_000, 7).unwrap();
-    write_exports(c.path(), 5_000, 8).unwrap();
+    write_exports(a.path(), 5_000, 7, None).unwrap();
+    write_exports(b.path(), 5_000, 7, None).unwrap();
+    write_exports(c.path(), 5_000, 8, None).unwrap();
     let (fa, fb, fc) = (read_all(a.path()), read_all(b.path()), read_all(c.path()));
     assert!(fa.len() > 20);
     assert_eq!(fa, fb);
@@ -81,13 +81,13 @@ fn rerun_removes_stale_exports_only() {
     fs::create_dir_all(stale.parent().unwrap()).unwrap();
     fs::write(&stale, "x").unwrap();
     fs::write(&keep, "x").unwrap();
-    write_exports(dir.path(), 500, 1).unwrap();
+    write_exports(dir.path(), 500, 1, None).unwrap();
     assert!(!stale.exists());
     assert!(keep.exists());
 }
 
 /// Decode one export file as its layout says.
-fn decode(layout: Layout, bytes: &[u8]) -> String {
+pub(super) fn decode(layout: Layout, bytes: &[u8]) -> String {
     match layout {
         Layout::Dsp | Layout::Regional => {
             let (text, malformed) = encoding_rs::WINDOWS_1251.decode_without_bom_handling(bytes);
@@ -109,7 +109,7 @@ fn decode(layout: Layout, bytes: &[u8]) -> String {
     }
 }
 
-fn layout_of_path(p: &Path) -> Layout {
+pub(super) fn layout_of_path(p: &Path) -> Layout {
     let name = p.file_name().unwrap().to_str().unwrap();
     if name.starts_with("dsp_") {
         Layout::Dsp
@@ -123,7 +123,7 @@ fn layout_of_path(p: &Path) -> Layout {
     }
 }
 
-fn parse_date(s: &str) -> Option<NaiveDate> {
+pub(super) fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim_end_matches(" г.");
     ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y"]
         .iter()
@@ -134,7 +134,7 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 fn small_run_writes_four_layouts_as_declared() {
     let dir = tempfile::tempdir().unwrap();
     let rows = 30_000;
-    let (summary, stats) = generate(dir.path(), rows, 42).unwrap();
+    let (summary, stats) = generate(dir.path(), rows, 42, None).unwrap();
     assert_eq!(summary.pipeline, dir.path().join("pipeline.toml"));
     assert_eq!(
         fs::read_to_string(dir.path().join("demo.key")).unwrap(),
@@ -274,7 +274,7 @@ fn large_runs_use_twelve_dsp_oblasts() {
         .filter(|o| offices.layout_of(*o) == Layout::Sofia)
         .count();
     assert_eq!(sofia, 4);
-    let toml = pipeline_toml(&offices, LARGE_ROWS, 1);
+    let toml = pipeline_toml(&offices, LARGE_ROWS, 1, None);
     assert_eq!(toml.matches("[[sources]]").count(), 12 + 3);
 }
 
@@ -284,7 +284,7 @@ fn large_runs_use_twelve_dsp_oblasts() {
 fn throughput_200k_rows() {
     let dir = tempfile::tempdir().unwrap();
     let start = std::time::Instant::now();
-    let summary = write_exports(dir.path(), 200_000, 1).unwrap();
+    let summary = write_exports(dir.path(), 200_000, 1, None).unwrap();
     let elapsed = start.elapsed();
     let rows: u64 = summary.files.iter().map(|(_, n)| n).sum();
     let bytes: u64 = summary
