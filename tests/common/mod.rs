@@ -74,6 +74,30 @@ impl ParquetTable {
     }
 }
 
+impl ParquetTable {
+    /// The values of an integer column (Int32 or Int64), in row order (`None` for nulls).
+    pub fn ints(&self, name: &str) -> Vec<Option<i64>> {
+        use arrow_array::types::{Int32Type, Int64Type};
+        let mut out = Vec::with_capacity(self.height());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            match column.data_type() {
+                DataType::Int32 => out.extend(
+                    column
+                        .as_primitive::<Int32Type>()
+                        .iter()
+                        .map(|v| v.map(i64::from)),
+                ),
+                DataType::Int64 => out.extend(column.as_primitive::<Int64Type>().iter()),
+                other => panic!("column {name} is {other}, not an integer"),
+            }
+        }
+        out
+    }
+}
+
 /// Read a Parquet file whole.
 pub fn read_parquet(path: &Path) -> ParquetTable {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
