@@ -37,11 +37,13 @@ STRING_COLUMNS = {
     "placement_type", "placement_region", "sex", "source", "measure", "region_name_bg",
     "region_name_en", "status", "funnel",
     # programmes.parquet (SPEC §10)
-    "programme", "group",
+    "programme", "group", "period",
 }
 LABEL_COLUMNS = [
     "case_type", "outcome", "region", "status", "measure", "sex", "placement_type",
     "placement_region", "municipality", "office", "source",
+    # programmes.parquet (SPEC §10)
+    "programme", "group", "period",
 ]
 DATE_COLUMNS = ["opened", "closed"]
 COUNT_COLUMNS = ["numerator", "denominator"]
