@@ -210,7 +210,8 @@ fn the_sample_pipeline_runs_and_accounts_for_every_row() {
             "rate",
             "ci_low",
             "ci_high",
-            "status"
+            "status",
+            "funnel"
         ]
     );
     assert_eq!(names, outcomes::output::RATES_COLUMNS);

@@ -48,5 +48,15 @@ macro_rules! withhold_for {
         }
     };
 }
-withhold_for!(RateRow);
+impl Withhold for RateRow {
+    fn withhold(&mut self, status: Status) {
+        self.numerator = None;
+        self.denominator = None;
+        self.rate = None;
+        self.ci_low = None;
+        self.ci_high = None;
+        self.funnel = None;
+        self.status = status;
+    }
+}
 withhold_for!(ProgrammeRow);

@@ -12,6 +12,7 @@ use crate::measures::{Measure, RateRow, Status};
 pub fn protect(rows: &mut [RateRow], k: u32) {
     suppress_primary(rows, k);
     suppress_secondary(rows);
+    funnel_needs_the_national_row(rows);
 }
 
 fn withhold(row: &mut RateRow, status: Status) {
@@ -73,6 +74,21 @@ fn suppress_secondary(rows: &mut [RateRow]) {
     }
 }
 
+/// A region's funnel class places its rate against the national rate, so it is published only
+/// with the national row (a withheld row has already lost its own class).
+fn funnel_needs_the_national_row(rows: &mut [RateRow]) {
+    let hidden: std::collections::HashSet<(Measure, i32)> = rows
+        .iter()
+        .filter(|r| r.region.is_none() && r.status != Status::Ok)
+        .map(|r| (r.measure, r.year))
+        .collect();
+    for row in rows.iter_mut() {
+        if hidden.contains(&(row.measure, row.year)) {
+            row.funnel = None;
+        }
+    }
+}
+
 /// The size secondary suppression ranks by: the denominator, or the count.
 fn size(row: &RateRow) -> u64 {
     row.denominator.or(row.numerator).unwrap_or(0)
@@ -92,6 +108,7 @@ mod tests {
             rate: Some(0.5),
             ci_low: Some(0.1),
             ci_high: Some(0.9),
+            funnel: None,
             status: if n == 0 && !measure.is_count() {
                 Status::NoData
             } else {

@@ -21,6 +21,7 @@
 
 mod catalogue;
 mod definitions;
+mod funnel;
 mod interval;
 mod pass;
 pub mod programmes;
@@ -35,6 +36,7 @@ use crate::model::{Day, RegionIdx};
 use crate::reference;
 
 pub use catalogue::Measure;
+pub use funnel::{Funnel, LIMIT_PROBABILITIES, classify as funnel_class, control_limits};
 pub use interval::{newcombe_difference, wald_difference_in_differences, wilson_interval};
 pub use programmes::{Group, Membership, Period, ProgrammeRow, ProgrammeTable};
 pub use rules::FOLLOW_UP_DAYS;

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use super::catalogue::Measure;
+use super::funnel::{Funnel, classify};
 use super::interval::wilson_interval;
 use super::tally::Tally;
 use crate::model::RegionIdx;
@@ -44,6 +45,9 @@ pub struct RateRow {
     pub rate: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    /// The funnel class of an `ok` region row of a rate measure against its year's national
+    /// rate (SPEC §6, §7); `None` for the country, counts and rows that are not `ok`.
+    pub funnel: Option<Funnel>,
     pub status: Status,
 }
 
@@ -85,7 +89,22 @@ pub(super) fn rows(
             }
         }
     }
+    classify_regions(&mut rows, tally);
     rows
+}
+
+/// Each `ok` region row of a rate measure, placed against its year's national rate.
+fn classify_regions(rows: &mut [RateRow], tally: &Tally) {
+    for row in rows.iter_mut() {
+        if row.region.is_none() || row.measure.is_count() || row.status != Status::Ok {
+            continue;
+        }
+        let (x, n) = (row.numerator.unwrap_or(0), row.denominator.unwrap_or(0));
+        let (national_x, national_n) = tally.get(row.measure, None, row.year);
+        if national_n > 0 {
+            row.funnel = classify(x, n, national_x as f64 / national_n as f64);
+        }
+    }
 }
 
 /// One row from its cell's counts: `incomplete` (no counts) for a cohort year not yet
@@ -108,6 +127,7 @@ fn row(
         rate: None,
         ci_low: None,
         ci_high: None,
+        funnel: None,
         status: Status::Ok,
     };
     if measure.is_cohort() && !cohort_complete(year, as_of) {

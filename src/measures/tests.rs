@@ -488,3 +488,32 @@ mod laws {
         }
     }
 }
+
+#[test]
+fn the_funnel_class_places_each_region_against_the_national_rate() {
+    let mut f = Fixture::new();
+    // Varna 48 of 50, Shumen 10 of 50, Targovishte 60 of 100: the country 118 of 200 (59%).
+    for (at, n, successes) in [("VAR", 50, 48), ("SHU", 50, 10), ("TGV", 100, 60)] {
+        for i in 0..n {
+            let outcome = if i < successes {
+                StayedWithFamily
+            } else {
+                FosterCare
+            };
+            let opened = format!("2021-03-{:02}", 1 + i % 28);
+            let closed = format!("2021-06-{:02}", 1 + i % 28);
+            f.prevention((i % 250) as u8, at, &opened, Some(&closed), Some(outcome));
+        }
+    }
+    let rates = f.rates("2023-06-30");
+    let class = |code: &str| find(&rates, Measure::PreventionClosed, code, 2021).funnel;
+    assert_eq!(class("VAR"), Some(Funnel::Above998));
+    assert_eq!(class("SHU"), Some(Funnel::Below998));
+    assert_eq!(class("TGV"), Some(Funnel::Within));
+    assert_eq!(class("BG"), None, "the country has no class");
+    // A count has none either.
+    assert_eq!(
+        find(&rates, Measure::ChildrenServed, "VAR", 2021).funnel,
+        None
+    );
+}

@@ -14,7 +14,7 @@ use crate::measures::RateRow;
 use crate::reference;
 
 /// The columns of `rates.parquet`, in order (SPEC §6).
-const COLUMNS: [ColumnSpec; 11] = [
+const COLUMNS: [ColumnSpec; 12] = [
     ColumnSpec::label("measure", false),
     ColumnSpec::label("region", false),
     ColumnSpec::label("region_name_bg", false),
@@ -26,11 +26,12 @@ const COLUMNS: [ColumnSpec; 11] = [
     ColumnSpec::plain("ci_low", ColumnType::Float64, true),
     ColumnSpec::plain("ci_high", ColumnType::Float64, true),
     ColumnSpec::label("status", false),
+    ColumnSpec::label("funnel", true),
 ];
 
 /// The column names of `rates.parquet`, in order.
-pub const RATES_COLUMNS: [&str; 11] = {
-    let mut names = [""; 11];
+pub const RATES_COLUMNS: [&str; 12] = {
+    let mut names = [""; 12];
     let mut i = 0;
     while i < COLUMNS.len() {
         names[i] = COLUMNS[i].name;
@@ -80,6 +81,11 @@ fn rate_column(column: usize, rows: &[RateRow]) -> ArrayRef {
         "ci_low" => real(|r| r.ci_low),
         "ci_high" => real(|r| r.ci_high),
         "status" => text(&|r| r.status.code()),
+        "funnel" => Arc::new(
+            rows.iter()
+                .map(|r| r.funnel.map(|f| f.code()))
+                .collect::<StringArray>(),
+        ),
         other => unreachable!("rates.parquet has no column {other}"),
     }
 }
