@@ -1,5 +1,5 @@
 //! Outputs (SPEC §6, §9): everything a run writes, and its publication. Each output has a
-//! file of its own here (`cases`, `rates`, `programmes`, `rejects`, `html`, `manifest`), and each writer
+//! file of its own here (`cases`, `rates`, `programmes`, `reconciliation`, `rejects`, `html`, `manifest`), and each writer
 //! gives back the output's manifest entry; `parquet_file` is the one
 //! Parquet writer; `publish` owns the output folder: its lock, the staging folder the outputs
 //! are written into, and the atomic swap that puts them in place; `ownership` decides which
@@ -22,6 +22,7 @@ mod parquet_file;
 mod programmes;
 mod publish;
 mod rates;
+mod reconciliation;
 mod rejects;
 
 pub use cases::{CASES_BATCH_ROWS, CASES_COLUMNS, CasesWriter};
@@ -35,6 +36,7 @@ pub use parquet_file::ParquetWriteError;
 pub use programmes::{PROGRAMMES_METADATA_KEY, write_programmes};
 pub use publish::OutputDir;
 pub use rates::{RATES_COLUMNS, write_rates};
+pub use reconciliation::{RECONCILIATION_COLUMNS, write_reconciliation};
 pub use rejects::RejectsWriter;
 
 /// A problem writing outputs. Exit code 1: the previous outputs are untouched.

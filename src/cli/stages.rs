@@ -257,6 +257,8 @@ fn warn_if_key_changed(out: &OutputDir, fingerprint: &str) -> Option<String> {
 /// What the measures and `cases.parquet`, computed side by side, hand on.
 struct MeasuredAndWritten {
     rates: Vec<measures::RateRow>,
+    /// The reconciliation with the published national figures (SPEC §11).
+    reconciliation: Vec<measures::ReconciliationRow>,
     /// The programmes' rows and counts, when the pipeline has programmes.
     programmes: Option<ProgrammeTable>,
     classes: QuasiClasses,
@@ -280,7 +282,7 @@ fn measure_and_write_cases(
     let links = std::mem::take(&mut linked.cases);
     let cases_kept = links.len();
     let linked = &linked;
-    let ((rates, programmes, rates_time), written) = rayon::join(
+    let ((measured, rates_time), written) = rayon::join(
         move || {
             let started = Instant::now();
             let programmes_input = match (membership, linked.places()) {
@@ -291,14 +293,15 @@ fn measure_and_write_cases(
                 }),
                 _ => None,
             };
-            let (rates, programmes) = measures::compute_with_programmes(
+            let measured = measures::compute_all(
                 &links,
                 &pipeline.success,
                 as_of,
+                &pipeline.published,
                 programmes_input,
             );
             drop(links);
-            (rates, programmes, started.elapsed())
+            (measured, started.elapsed())
         },
         || -> Result<(QuasiClasses, OutputEntry, Duration)> {
             let started = Instant::now();
@@ -319,8 +322,9 @@ fn measure_and_write_cases(
     );
     let (classes, cases_entry, cases_time) = written?;
     Ok(MeasuredAndWritten {
-        rates,
-        programmes,
+        rates: measured.rates,
+        reconciliation: measured.reconciliation,
+        programmes: measured.programmes,
         classes,
         cases_entry,
         cases_kept,
@@ -378,6 +382,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let stage = Instant::now();
     let MeasuredAndWritten {
         mut rates,
+        mut reconciliation,
         programmes,
         classes,
         cases_entry,
@@ -399,6 +404,9 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let small_class_share = classes.small_class_share(pipeline.min_count);
     let rates_entry = output::write_rates(&out.staging().join("rates.parquet"), &rates)?;
     fault::point("after-rates-parquet").context("writing rates.parquet")?;
+    disclosure::protect_reconciliation(&mut reconciliation, &rates, pipeline.min_count);
+    let reconciliation_entry =
+        output::write_reconciliation(&out.staging().join("reconciliation.csv"), &reconciliation)?;
     let mut programme_entries = Vec::new();
     let programme_rows = match programmes {
         Some(mut table) => {
@@ -441,7 +449,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     } else {
         exit::REJECT_RATE
     };
-    let mut outputs = vec![report_entry, rates_entry];
+    let mut outputs = vec![report_entry, rates_entry, reconciliation_entry];
     outputs.extend(programme_entries);
     outputs.extend([cases_entry, rejects_entry]);
     let manifest = Manifest::of_run(RunRecord {

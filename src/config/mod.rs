@@ -10,6 +10,7 @@
 //! - `sources`: `[[sources]]`, one export each, and `[sources.columns]`;
 //! - `labels`: `[sources.values.*]`, the value maps;
 //! - `programmes`: `[[programmes]]`, SPEC §10's programmes and their comparisons;
+//! - `published`: `published`, the national figures to reconcile with (SPEC §11);
 //! - `field`: the canonical fields of SPEC §2 and how much of each may be shown.
 //!
 //! A new top-level key goes in `pipeline.rs`. A new section is a new file like `measures.rs`
@@ -21,6 +22,7 @@ mod labels;
 mod measures;
 mod pipeline;
 mod programmes;
+mod published;
 mod sources;
 
 use std::fs;
@@ -31,6 +33,7 @@ pub use labels::{LabelMap, Labels};
 pub use measures::SuccessSets;
 pub use pipeline::{Lang, Pipeline, parse, parse_iso_date};
 pub use programmes::{Comparison, MAX_PROGRAMMES, Programme};
+pub use published::{PublishedTable, QUANTITIES};
 pub use sources::{EncodingChoice, IdScheme, Source};
 
 /// A pipeline file that cannot be used. Exit code 2.

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::ConfigError;
 use super::measures::{self, MeasuresFile, SuccessSets};
 use super::programmes::{self, Programme, ProgrammeFile};
+use super::published::PublishedTable;
 use super::sources::{Source, SourceFile};
 
 // ---------------------------------------------------------------------------------------------
@@ -28,6 +29,9 @@ struct PipelineFile {
     lang: Option<Lang>,
     /// Output folder, relative to the pipeline file (default: `reports/<name>` in the working directory).
     out_dir: Option<PathBuf>,
+    /// The published national figures to reconcile with (SPEC §11), relative to the pipeline
+    /// file (default: the shipped `reference/asp_national.csv`).
+    published: Option<PathBuf>,
     /// `[measures]`: `measures.rs`.
     measures: Option<MeasuresFile>,
     /// `[[sources]]`: `sources.rs`.
@@ -78,6 +82,8 @@ pub struct Pipeline {
     pub sources: Vec<Source>,
     /// `[[programmes]]` (SPEC §10), in the file's order.
     pub programmes: Vec<Programme>,
+    /// The published national figures (SPEC §11): the shipped table or `published`'s.
+    pub published: PublishedTable,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +178,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
             .push(super::sources::compile(s, base).map_err(|m| invalid(format!("{label}: {m}")))?);
     }
     let programmes = programmes::compile(file.programmes, &sources).map_err(&invalid)?;
+    let published = match &file.published {
+        None => PublishedTable::shipped(),
+        Some(p) => PublishedTable::read(&resolve(base, p)).map_err(&invalid)?,
+    };
 
     Ok(Pipeline {
         name: file.name,
@@ -189,5 +199,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         success,
         sources,
         programmes,
+        published,
     })
 }

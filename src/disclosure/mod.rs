@@ -7,15 +7,18 @@
 //!   the rules for another table (programmes, SPEC §10) get a file of their own beside it.
 //! - `programmes`: SPEC §10's rules for the programme rows (primary, pair, differencing,
 //!   overlap, period, differences), run by `protect_programmes` after the rates table's.
+//! - `reconciliation`: SPEC §11's rule for the reconciliation with the published figures.
 //! - `quasi_classes`: the small-class share of `cases.parquet`, counted per written batch.
 
 mod programmes;
 mod quasi_classes;
 mod rates;
+mod reconciliation;
 
 pub use programmes::protect_programmes;
 pub use quasi_classes::QuasiClasses;
 pub use rates::protect;
+pub use reconciliation::protect_reconciliation;
 
 use crate::measures::{ProgrammeRow, RateRow, Status};
 

@@ -25,11 +25,12 @@ mod funnel;
 mod interval;
 mod pass;
 pub mod programmes;
+mod reconciliation;
 mod rules;
 mod table;
 mod tally;
 
-use crate::config::{Programme, SuccessSets};
+use crate::config::{Programme, PublishedTable, SuccessSets};
 use crate::dates;
 use crate::link::{LinkCase, Places};
 use crate::model::{Day, RegionIdx};
@@ -39,6 +40,7 @@ pub use catalogue::Measure;
 pub use funnel::{Funnel, LIMIT_PROBABILITIES, classify as funnel_class, control_limits};
 pub use interval::{newcombe_difference, wald_difference_in_differences, wilson_interval};
 pub use programmes::{Group, Membership, Period, ProgrammeRow, ProgrammeTable};
+pub use reconciliation::ReconciliationRow;
 pub use rules::FOLLOW_UP_DAYS;
 pub use table::{RateRow, Status, cohort_complete};
 
@@ -48,7 +50,15 @@ pub use table::{RateRow, Status, cohort_complete};
 /// opened and closed dates. Rows are in a fixed order: measure, region (BG first, then by
 /// code), year.
 pub fn compute(cases: &[LinkCase], success: &SuccessSets, as_of: Day) -> Vec<RateRow> {
-    compute_with_programmes(cases, success, as_of, None).0
+    compute_all(cases, success, as_of, &PublishedTable::shipped(), None).rates
+}
+
+/// Everything the measures hand to disclosure control: the rates table, the reconciliation
+/// with the published figures (SPEC §11) and the programmes' rows (SPEC §10).
+pub struct Measured {
+    pub rates: Vec<RateRow>,
+    pub reconciliation: Vec<ReconciliationRow>,
+    pub programmes: Option<ProgrammeTable>,
 }
 
 /// The programmes to count beside the rates table: the pipeline's, the classes of their
@@ -59,16 +69,21 @@ pub struct ProgrammesInput<'a> {
     pub places: &'a Places,
 }
 
-/// `compute`, and in the same pass the programmes' rows (SPEC §10, before disclosure control)
-/// when `programmes` are given.
-pub fn compute_with_programmes(
+/// `compute`, and in the same pass the reconciliation with `published` (SPEC §11) and the
+/// programmes' rows (SPEC §10) when `programmes` are given, all before disclosure control.
+pub fn compute_all(
     cases: &[LinkCase],
     success: &SuccessSets,
     as_of: Day,
+    published: &PublishedTable,
     programmes: Option<ProgrammesInput<'_>>,
-) -> (Vec<RateRow>, Option<ProgrammeTable>) {
+) -> Measured {
     let Some(first_year) = cases.iter().map(|c| dates::year_of(c.opened)).min() else {
-        return (Vec::new(), None);
+        return Measured {
+            rates: Vec::new(),
+            reconciliation: Vec::new(),
+            programmes: None,
+        };
     };
     // `closed` is never before `opened`, so the latest year is the latest closed-or-opened one.
     let last_year = cases
@@ -88,6 +103,7 @@ pub fn compute_with_programmes(
     };
     let pass::PassTally {
         rates: tally,
+        quantities,
         programmes: programme_tally,
     } = pass::tally_all(cases, success, &shape, classes.as_ref());
 
@@ -100,6 +116,7 @@ pub fn compute_with_programmes(
         .collect();
     let as_of = dates::from_day(as_of);
     let rates = table::rows(&tally, &regions_present, first_year, last_year, as_of);
+    let reconciliation = reconciliation::rows(published, &quantities, first_year, last_year, as_of);
     let programme_table = match (programmes, programme_tally, classes) {
         (Some(input), Some(programme_tally), Some(classes)) => {
             let membership = input.membership;
@@ -128,7 +145,11 @@ pub fn compute_with_programmes(
         }
         _ => None,
     };
-    (rates, programme_table)
+    Measured {
+        rates,
+        reconciliation,
+        programmes: programme_table,
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::definitions::{
     prevention_closed, reintegration_12m, reintegration_closed, reintegration_sustained_12m,
 };
 use super::programmes::{CaseClasses, ProgrammeTally};
+use super::reconciliation::QuantityTally;
 use super::rules::{CaseFacts, Firsts};
 use super::tally::{Count, Scope, Tally};
 use crate::config::SuccessSets;
@@ -50,12 +51,13 @@ pub(super) fn tally_child(
     success: &SuccessSets,
     last_year: i32,
     classes: Option<&CaseClasses>,
-    out: &mut impl Count,
+    out: &mut PassTally,
     child: &mut ChildState,
 ) {
     child.start_child();
     for c in cases {
         let case = CaseFacts::of(c, classes);
+        out.quantities.record(&case, success);
         prevention_closed(&case, success, out);
         reintegration_closed(&case, success, out);
         prevention_12m(&case, &mut child.prevention_cohort, success, out);
@@ -69,9 +71,11 @@ pub(super) fn tally_child(
     children_served(&mut child.years_served, out);
 }
 
-/// What one pass counts: the rates table, and the programmes' counts when there are any.
+/// What one pass counts: the rates table, the reconciliation's quantities, and the programmes'
+/// counts when there are any.
 pub(super) struct PassTally {
     pub rates: Tally,
+    pub quantities: QuantityTally,
     pub programmes: Option<ProgrammeTally>,
 }
 
@@ -79,6 +83,7 @@ impl PassTally {
     fn merge(self, other: PassTally) -> PassTally {
         PassTally {
             rates: self.rates.merge(other.rates),
+            quantities: self.quantities.merge(other.quantities),
             programmes: match (self.programmes, other.programmes) {
                 (Some(a), Some(b)) => Some(a.merge(b)),
                 (a, b) => a.or(b),
@@ -108,6 +113,7 @@ impl TallyShape {
     fn empty(&self) -> PassTally {
         PassTally {
             rates: Tally::new(self.first_year, self.last_year, self.regions),
+            quantities: QuantityTally::new(self.first_year, self.last_year),
             programmes: self.classes.map(|classes| {
                 ProgrammeTally::new(self.first_year, self.last_year, classes, self.regions)
             }),

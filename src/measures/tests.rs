@@ -517,3 +517,82 @@ fn the_funnel_class_places_each_region_against_the_national_rate() {
         None
     );
 }
+
+#[test]
+fn reconciliation_counts_cases_as_the_agency_does() {
+    let mut f = Fixture::new();
+    // 2021: three prevention cases opened; two closed in 2021 (one success, one neutral
+    // `transferred`: closed counts any outcome), one closed in 2022 (a success).
+    f.prevention(
+        1,
+        "VAR",
+        "2021-02-01",
+        Some("2021-05-01"),
+        Some(StayedWithFamily),
+    );
+    f.prevention(
+        2,
+        "VAR",
+        "2021-03-01",
+        Some("2021-06-01"),
+        Some(Transferred),
+    );
+    f.prevention(
+        3,
+        "SHU",
+        "2021-04-01",
+        Some("2022-01-15"),
+        Some(StayedWithFamily),
+    );
+    // Reintegration: opened 2020, reunified 2021; opened 2021, kinship care 2021 (not a
+    // reunification even if a pipeline widened the success set).
+    f.reintegration(4, "VAR", "2020-06-01", Some("2021-02-01"), Some(Reunified));
+    f.reintegration(
+        5,
+        "VAR",
+        "2021-06-01",
+        Some("2021-09-01"),
+        Some(KinshipCare),
+    );
+    let links = links(&f.0);
+    let published = crate::config::PublishedTable {
+        file: None,
+        years: vec![
+            (2021, [Some(6), Some(4), Some(1), Some(0), Some(2)]),
+            (2022, [None, Some(1), None, None, None]),
+            (2024, [Some(9), None, None, None, None]), // not a year of the table
+        ],
+    };
+    let mut success = SuccessSets::default();
+    success.reintegration.push(KinshipCare);
+    let rows = compute_all(&links, &success, day("2023-06-30"), &published, None).reconciliation;
+    let got: Vec<(i32, &str, u64, Option<u64>, Option<f64>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.year,
+                r.quantity_name(),
+                r.published,
+                r.computed,
+                r.coverage,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (2021, "prevention_new_cases", 6, Some(3), Some(0.5)),
+            (2021, "prevention_closed_cases", 4, Some(2), Some(0.5)),
+            (
+                2021,
+                "prevention_closed_successfully",
+                1,
+                Some(1),
+                Some(1.0)
+            ),
+            (2021, "reintegration_new_cases", 0, Some(1), None),
+            (2021, "reintegration_successful", 2, Some(1), Some(0.5)),
+            (2022, "prevention_closed_cases", 1, Some(1), Some(1.0)),
+        ]
+    );
+}

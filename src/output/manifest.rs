@@ -47,6 +47,17 @@ pub struct Manifest {
     /// The pipeline's programmes (SPEC §10), as `programmes.parquet`'s metadata gives them.
     #[serde(default)]
     pub programmes: Vec<ProgrammeEntry>,
+    /// The published national figures reconciled with (SPEC §11), when the pipeline names a
+    /// file; `None`: the shipped `reference/asp_national.csv`.
+    #[serde(default)]
+    pub published: Option<PublishedEntry>,
+}
+
+/// The published table a run reconciled with: its path and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedEntry {
+    pub path: String,
+    pub sha256: String,
 }
 
 /// A programme as the manifest and `programmes.parquet`'s key-value metadata describe it.
@@ -265,6 +276,14 @@ impl Manifest {
             .into(),
             sources_over_reject_limit: run.sources_over_limit,
             programmes: ProgrammeEntry::all(pipeline),
+            published: pipeline
+                .published
+                .file
+                .as_ref()
+                .map(|(path, sha256)| PublishedEntry {
+                    path: absolute_path(path),
+                    sha256: sha256.clone(),
+                }),
         }
     }
 }
@@ -304,6 +323,20 @@ pub fn freshness(previous: Option<&Manifest>, current: &RunIdentity<'_>) -> io::
     if !same_run {
         return Ok(Freshness::Changed(
             "the pipeline, key, as-of date, language or program changed".into(),
+        ));
+    }
+    let published = current
+        .pipeline
+        .published
+        .file
+        .as_ref()
+        .map(|(path, sha256)| PublishedEntry {
+            path: absolute_path(path),
+            sha256: sha256.clone(),
+        });
+    if published != previous.published {
+        return Ok(Freshness::Changed(
+            "the published national figures changed".into(),
         ));
     }
     if current.inputs.len() != previous.inputs.len() {

@@ -156,12 +156,16 @@ impl World {
             membership: &membership,
             places,
         };
-        let (rates, table) = measures::compute_with_programmes(
+        let measured = measures::compute_all(
             &linked.cases,
             &SuccessSets::default(),
             day(as_of),
+            &crate::config::PublishedTable::shipped(),
             Some(input),
         );
-        (rates, table.expect("programmes were given"))
+        (
+            measured.rates,
+            measured.programmes.expect("programmes were given"),
+        )
     }
 }
