@@ -33,7 +33,7 @@ pub use labels::{LabelMap, Labels};
 pub use measures::SuccessSets;
 pub use pipeline::{Lang, Pipeline, parse, parse_iso_date};
 pub use programmes::{Comparison, MAX_PROGRAMMES, Programme};
-pub use published::{PublishedTable, QUANTITIES};
+pub use published::{PublishedTable, PublishedYear, QUANTITIES};
 pub use sources::{EncodingChoice, IdScheme, Source};
 
 /// A pipeline file that cannot be used. Exit code 2.

@@ -16,13 +16,17 @@ pub const QUANTITIES: [&str; 5] = [
     "reintegration_successful",
 ];
 
+/// One year of a published table: the year and the value of each of `QUANTITIES`, where one
+/// was published.
+pub type PublishedYear = (i32, [Option<u64>; 5]);
+
 /// A published national table: per year, each quantity's value where one was published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedTable {
     /// The file it was read from and its SHA-256 (hex); `None` for the shipped table.
     pub file: Option<(PathBuf, String)>,
     /// (year, the values of `QUANTITIES`), in the file's order.
-    pub years: Vec<(i32, [Option<u64>; 5])>,
+    pub years: Vec<PublishedYear>,
 }
 
 impl PublishedTable {
@@ -52,7 +56,7 @@ impl PublishedTable {
 
 /// The rows of a published table: a header `year,` + `QUANTITIES`, then one row a year, each
 /// cell empty or a whole number.
-fn parse(text: &str) -> Result<Vec<(i32, [Option<u64>; 5])>, String> {
+fn parse(text: &str) -> Result<Vec<PublishedYear>, String> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -62,7 +66,7 @@ fn parse(text: &str) -> Result<Vec<(i32, [Option<u64>; 5])>, String> {
         Some((_, header)) if header.trim().replace(' ', "") == expected => {}
         _ => return Err(format!("the first line must be the header `{expected}`")),
     }
-    let mut years: Vec<(i32, [Option<u64>; 5])> = Vec::new();
+    let mut years: Vec<PublishedYear> = Vec::new();
     for (i, line) in lines {
         let at = |what: String| format!("line {}: {what}", i + 1);
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();

@@ -115,7 +115,7 @@ pub(super) fn rows(
     last_year: i32,
     as_of: NaiveDate,
 ) -> Vec<ReconciliationRow> {
-    let mut years: Vec<&(i32, [Option<u64>; 5])> = published
+    let mut years: Vec<&crate::config::PublishedYear> = published
         .years
         .iter()
         .filter(|(y, _)| (first_year..=last_year).contains(y))
