@@ -566,6 +566,7 @@ fn reconciliation_counts_cases_as_the_agency_does() {
     let mut success = SuccessSets::default();
     success.reintegration.push(KinshipCare);
     let rows = compute_all(&links, &success, day("2023-06-30"), &published, None).reconciliation;
+    #[allow(clippy::type_complexity)]
     let got: Vec<(i32, &str, u64, Option<u64>, Option<f64>)> = rows
         .iter()
         .map(|r| {
