@@ -338,7 +338,7 @@ mod tests {
                 regions = ["VAR"]
                 start = "2011-01-01"
                 end = "2010-12-31""#,
-                "before `start`",
+                "is before `start",
             ),
             (
                 r#"name = "a"
