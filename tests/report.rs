@@ -18,28 +18,6 @@ fn run_sample(lang: &str) -> String {
     fs::read_to_string(out.join("report.html")).unwrap()
 }
 
-fn assert_self_contained(html: &str) {
-    for forbidden in [
-        "<script",
-        "<link",
-        "@import",
-        "src=",
-        "href=\"http",
-        "url(http",
-        "<iframe",
-        "<img",
-    ] {
-        assert!(
-            !html.contains(forbidden),
-            "the report must not load anything: found {forbidden}"
-        );
-    }
-    // The only URL is the SVG namespace, which is a name, not a request.
-    let urls = html.matches("http").count();
-    let namespaces = html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count();
-    assert_eq!(urls, namespaces, "no URL other than the SVG namespace");
-}
-
 #[test]
 fn the_bulgarian_report_has_every_section() {
     let html = run_sample("bg");
@@ -65,14 +43,16 @@ fn the_bulgarian_report_has_every_section() {
     // Bulgarian number and date conventions.
     assert!(html.contains("\u{a0}%"), "78,6 % style rates");
     assert!(html.contains("30.06.2025"), "the as-of date as 30.06.2025");
-    // Charts are accessible: a title and a description each, one per measure.
+    // Charts are accessible: a title and a description each, one per measure (the
+    // programmes' charts, when the pipeline has programmes, come after the map).
+    let national = html.split("<section id=\"programmes\"").next().unwrap();
     assert_eq!(
-        html.matches("role=\"img\"").count(),
+        national.matches("role=\"img\"").count(),
         outcomes::measures::Measure::ALL.len() + 1,
         "a trend chart per measure and the map"
     );
     assert_eq!(
-        html.matches("<desc id=").count(),
+        national.matches("<desc id=").count(),
         outcomes::measures::Measure::ALL.len() + 1
     );
     // Suppressed cells are marked by a symbol, not colour alone, and footnoted.

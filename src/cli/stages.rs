@@ -422,7 +422,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         }
         None => Vec::new(),
     };
-    let html = report::render(&report::ReportInput {
+    let report_input = report::ReportInput {
         lang,
         pipeline,
         pipeline_sha256: &pipeline.sha256,
@@ -438,9 +438,20 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         small_class_share,
         sources_over_limit: &over,
         version: env!("CARGO_PKG_VERSION"),
-    })?;
+    };
+    let html = report::render(&report_input)?;
     let report_path = out.staging().join("report.html");
-    let report_entry = output::write_report(&report_path, &html)?;
+    let mut report_entries = vec![output::write_report(&report_path, &html)?];
+    // Each programme's funder reports, in both languages whatever `--lang` says (SPEC §10).
+    for (index, programme) in pipeline.programmes.iter().enumerate() {
+        for lang in [Lang::Bg, Lang::En] {
+            let html = report::render_programme(&report_input, index, lang)?;
+            let path = out
+                .staging()
+                .join(report::programme_file_name(programme, lang));
+            report_entries.push(output::write_report(&path, &html)?);
+        }
+    }
     fault::point("after-report").with_context(|| format!("writing {}", report_path.display()))?;
 
     // The manifest last: it lists and hashes every other output.
@@ -449,7 +460,9 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     } else {
         exit::REJECT_RATE
     };
-    let mut outputs = vec![report_entry, rates_entry, reconciliation_entry];
+    let mut outputs = report_entries;
+    outputs.push(rates_entry);
+    outputs.push(reconciliation_entry);
     outputs.extend(programme_entries);
     outputs.extend([cases_entry, rejects_entry]);
     let manifest = Manifest::of_run(RunRecord {

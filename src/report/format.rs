@@ -60,6 +60,39 @@ pub(super) fn format_change(delta: f64, lang: Lang, t: &Strings) -> String {
     format!("{sign}{value}\u{a0}{}", text(t, "percentage_points", &[]))
 }
 
+/// A difference of shares in percentage points, one decimal, without the unit: `1,5` / `1.5`;
+/// `signed` gives `−` to a negative value and `+` to a positive one; a value that rounds to
+/// zero is `0,0` / `0.0` either way. Unsigned, the magnitude: the words say which way.
+pub(super) fn format_points(delta: f64, lang: Lang, signed: bool) -> String {
+    let tenths = (delta * 1000.0).round();
+    let sign = match (signed, tenths) {
+        (true, v) if v < 0.0 => "−",
+        (true, v) if v > 0.0 => "+",
+        _ => "",
+    };
+    let value = format!("{:.1}", tenths.abs() / 10.0);
+    let value = match lang {
+        Lang::Bg => value.replace('.', ","),
+        Lang::En => value,
+    };
+    format!("{sign}{value}")
+}
+
+/// The two ends of a difference's interval in points, signed only when negative (`−3.5` and
+/// `0.4`); the words around them (`95% CI … to …`) are the caller's.
+pub(super) fn format_point_ends(lo: f64, hi: f64, lang: Lang) -> (String, String) {
+    let end = |v: f64| {
+        let s = format_points(v, lang, true);
+        s.strip_prefix('+').map(str::to_string).unwrap_or(s)
+    };
+    (end(lo), end(hi))
+}
+
+/// Whether a difference rounds to zero at the one decimal the report shows.
+pub(super) fn rounds_to_zero(delta: f64) -> bool {
+    (delta * 1000.0).round() == 0.0
+}
+
 pub(super) fn format_interval(lo: f64, hi: f64, lang: Lang) -> String {
     format!("{}–{}", format_rate(lo, lang), format_rate(hi, lang))
 }
@@ -105,5 +138,13 @@ mod tests {
             format_change(-0.004, Lang::En, strings(Lang::En)),
             "−0.4\u{a0}pp"
         );
+        assert_eq!(format_points(-0.0153, Lang::Bg, false), "1,5");
+        assert_eq!(format_points(0.0333, Lang::En, true), "+3.3");
+        assert_eq!(format_points(-0.0004, Lang::En, true), "0.0");
+        assert_eq!(
+            format_point_ends(-0.035, 0.0041, Lang::En),
+            ("−3.5".to_string(), "0.4".to_string())
+        );
+        assert!(rounds_to_zero(0.0004) && !rounds_to_zero(0.0006));
     }
 }

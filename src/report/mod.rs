@@ -1,39 +1,58 @@
-//! The HTML summary report (SPEC §7): one self-contained file, inline CSS and SVG, no script,
-//! printable on A4, in Bulgarian or English. This module turns the protected rates table and
-//! the run's accounting into a view model of formatted strings and chart geometry; the
-//! template (`templates/report.html`) only lays it out, and minijinja escapes every value.
+//! The HTML reports: the summary report (SPEC §7) and each programme's funder report (SPEC
+//! §10), self-contained files (inline CSS and SVG, no script), printable on A4, in Bulgarian
+//! or English. This module turns the protected tables and the run's accounting into view
+//! models of formatted strings and chart geometry; the templates (`templates/report.html`,
+//! `templates/programme.html`, and the macros both use in `templates/parts.html`) only lay
+//! them out, and minijinja escapes every value.
 //!
-//! - `view`: the view model the template gets, and the headlines;
+//! - `view`: the view model of report.html, its headlines and warnings;
 //! - `chart`, `map`, `tables`: the parts of the view that have geometry or many cells;
-//! - `rows`: which rows of the rates table each part reads;
+//! - `programmes`, `words`: a programme's view (who, charts, period table) and its findings in
+//!   plain words; `funder`: the funder report's view, with its method and suppression notes;
+//! - `rows`: which rows of the protected tables each part reads;
 //! - `format`, `i18n`: numbers, dates and words in the report's language.
 //!
-//! The report reads only the rates table after disclosure control and the run's accounting:
-//! it never sees a case and never unsuppresses or recounts a row.
+//! The reports read only the rates and programme tables after disclosure control and the
+//! run's accounting: they never see a case and never unsuppress or recount a row.
 
 mod chart;
 mod format;
+mod funder;
 mod i18n;
 mod map;
+mod programmes;
 mod rows;
 mod tables;
 mod view;
+mod words;
 
 use chrono::NaiveDate;
 
-use crate::config::{Lang, Pipeline};
+use crate::config::{Lang, Pipeline, Programme};
 use crate::ingest::{InputFile, UnmappedColumn};
 use crate::link::Counts;
 use crate::measures::{ProgrammeRow, RateRow};
 
 pub use format::{format_count, format_date, format_rate};
 
-const TEMPLATE: &str = include_str!("../../templates/report.html");
+/// The templates, by name (the `.html` names turn on minijinja's HTML escaping).
+const TEMPLATES: [(&str, &str); 3] = [
+    ("parts.html", include_str!("../../templates/parts.html")),
+    ("report.html", include_str!("../../templates/report.html")),
+    (
+        "programme.html",
+        include_str!("../../templates/programme.html"),
+    ),
+];
 
-/// The report could not be rendered: a defect in the template, never in the data.
+/// A report could not be rendered: a defect in a template, or a programme the pipeline does
+/// not have; never the data.
 #[derive(Debug, thiserror::Error)]
-#[error("rendering report.html: {0}")]
-pub struct ReportError(String);
+#[error("rendering {file}: {message}")]
+pub struct ReportError {
+    file: String,
+    message: String,
+}
 
 /// Everything the report shows, gathered by the caller.
 pub struct ReportInput<'a> {
@@ -59,18 +78,57 @@ pub struct ReportInput<'a> {
     pub version: &'a str,
 }
 
-/// Render the report.
+/// Render report.html in `input.lang`.
 pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
-    let view = view::build_view(input);
+    render_view("report.html", "report.html", &view::build_view(input))
+}
+
+/// The file name of a programme's funder report in `lang`: `programme-<name>-<lang>.html`.
+pub fn programme_file_name(programme: &Programme, lang: Lang) -> String {
+    format!("programme-{}-{}.html", programme.name, lang.code())
+}
+
+/// Render the funder report of programme `index` (its position in the pipeline's
+/// programmes) in `lang`, whatever `input.lang` is.
+pub fn render_programme(
+    input: &ReportInput<'_>,
+    index: usize,
+    lang: Lang,
+) -> Result<String, ReportError> {
+    let programme = input
+        .pipeline
+        .programmes
+        .get(index)
+        .ok_or_else(|| ReportError {
+            file: format!("programme #{}", index + 1),
+            message: format!(
+                "the pipeline has {} programmes",
+                input.pipeline.programmes.len()
+            ),
+        })?;
+    let file = programme_file_name(programme, lang);
+    let view = funder::funder_view(input, index, lang).ok_or_else(|| ReportError {
+        file: file.clone(),
+        message: "no such programme".into(),
+    })?;
+    render_view(&file, "programme.html", &view)
+}
+
+fn render_view(
+    file: &str,
+    template: &str,
+    view: &impl serde::Serialize,
+) -> Result<String, ReportError> {
+    let error = |e: minijinja::Error| ReportError {
+        file: file.to_string(),
+        message: e.to_string(),
+    };
     let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| ReportError(e.to_string()))?;
-    let template = env
-        .get_template("report.html")
-        .map_err(|e| ReportError(e.to_string()))?;
-    template
-        .render(minijinja::value::Value::from(minijinja::value::Serde(
-            &view,
-        )))
-        .map_err(|e| ReportError(e.to_string()))
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).map_err(error)?;
+    }
+    env.get_template(template)
+        .map_err(error)?
+        .render(minijinja::value::Value::from(minijinja::value::Serde(view)))
+        .map_err(error)
 }

@@ -1,11 +1,11 @@
-//! Which rows of the protected rates table each part of the report reads: one measure's
-//! series, and the rule that headlines, trends and the map show only `ok` rows of years that
-//! had ended by the as-of date. Selection only; nothing is formatted here.
+//! Which rows of the protected tables each part of the report reads: one measure's series,
+//! one programme's rows, and the rule that headlines, trends and the map show only `ok` rows
+//! of years that had ended by the as-of date. Selection only; nothing is formatted here.
 
 use chrono::NaiveDate;
 
 use super::ReportInput;
-use crate::measures::{Measure, RateRow, Status};
+use crate::measures::{Measure, ProgrammeRow, RateRow, Status};
 
 /// One measure's rows for one region (`None`: Bulgaria), in year order.
 pub(super) fn rows_of(rates: &[RateRow], m: Measure, region: Option<u8>) -> Vec<&RateRow> {
@@ -17,7 +17,7 @@ pub(super) fn rows_of(rates: &[RateRow], m: Measure, region: Option<u8>) -> Vec<
 
 /// Whether calendar year `year` had ended by `as_of`: a half year must not pass for a year
 /// in a headline or a trend.
-fn year_over(year: i32, as_of: NaiveDate) -> bool {
+pub(super) fn year_over(year: i32, as_of: NaiveDate) -> bool {
     NaiveDate::from_ymd_opt(year, 12, 31).is_some_and(|end| as_of >= end)
 }
 
@@ -33,4 +33,10 @@ pub(super) fn latest_ok_year(input: &ReportInput<'_>, m: Measure) -> Option<i32>
         .filter(|r| is_headline_row(r, input.as_of))
         .map(|r| r.year)
         .max()
+}
+
+/// The rows of programme `index` (its position in the pipeline's programmes), in the table's
+/// order.
+pub(super) fn programme_rows(rows: &[ProgrammeRow], index: usize) -> Vec<&ProgrammeRow> {
+    rows.iter().filter(|r| r.programme == index).collect()
 }

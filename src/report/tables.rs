@@ -1,5 +1,6 @@
 //! The tables: one per measure, a row per region (Bulgaria first, then by name in the
-//! language) and a cell per year, each cell showing its value or why it has none.
+//! language) and a cell per year, each cell showing its value or why it has none; and that
+//! cell (`status_cell`), which the programmes' period tables use too.
 
 use serde::Serialize;
 
@@ -24,46 +25,77 @@ struct TableRow {
     cells: Vec<Cell>,
 }
 
+/// One cell: its value, or the mark of why it has none (◆ withheld, … incomplete, — no data).
 #[derive(Serialize)]
-struct Cell {
-    text: String,
-    class: &'static str,
-    title: String,
+pub(super) struct Cell {
+    pub text: String,
+    pub class: &'static str,
+    pub title: String,
+    /// A second line under the value (an interval); empty for none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// An id for the cell, when it has one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
+}
+
+impl Cell {
+    /// An `ok` cell.
+    pub fn ok(text: String, title: String) -> Cell {
+        Cell {
+            text,
+            class: "ok",
+            title,
+            detail: String::new(),
+            id: String::new(),
+        }
+    }
+
+    fn marked(mark: &str, class: &'static str, title: String) -> Cell {
+        Cell {
+            text: mark.into(),
+            class,
+            title,
+            detail: String::new(),
+            id: String::new(),
+        }
+    }
+}
+
+/// The cell of a row of `status`: `ok()` for a published row, else the status' mark. A row
+/// that is not `ok` has no numbers, so none can reach its cell.
+pub(super) fn status_cell(status: Status, ok: impl FnOnce() -> Cell, t: &Strings) -> Cell {
+    match status {
+        Status::Ok => ok(),
+        Status::SuppressedPrimary => {
+            Cell::marked("◆", "suppressed", text(t, "status_suppressed_primary", &[]))
+        }
+        Status::SuppressedSecondary => Cell::marked(
+            "◆",
+            "suppressed",
+            text(t, "status_suppressed_secondary", &[]),
+        ),
+        Status::Incomplete => Cell::marked("…", "incomplete", text(t, "status_incomplete", &[])),
+        Status::NoData => Cell::marked("—", "nodata", text(t, "status_no_data", &[])),
+    }
 }
 
 fn cell(row: &RateRow, lang: Lang, t: &Strings) -> Cell {
-    match row.status {
-        Status::Ok => Cell {
-            text: format_value(row, lang).unwrap_or_default(),
-            class: "ok",
-            title: match (row.numerator, row.denominator) {
-                (Some(x), Some(n)) => {
-                    format!("{} / {}", format_count(x, lang), format_count(n, lang))
-                }
-                _ => String::new(),
-            },
+    status_cell(
+        row.status,
+        || {
+            Cell::ok(
+                format_value(row, lang).unwrap_or_default(),
+                match (row.numerator, row.denominator) {
+                    (Some(x), Some(n)) => {
+                        format!("{} / {}", format_count(x, lang), format_count(n, lang))
+                    }
+                    _ => String::new(),
+                },
+            )
         },
-        Status::SuppressedPrimary => Cell {
-            text: "◆".into(),
-            class: "suppressed",
-            title: text(t, "status_suppressed_primary", &[]),
-        },
-        Status::SuppressedSecondary => Cell {
-            text: "◆".into(),
-            class: "suppressed",
-            title: text(t, "status_suppressed_secondary", &[]),
-        },
-        Status::Incomplete => Cell {
-            text: "…".into(),
-            class: "incomplete",
-            title: text(t, "status_incomplete", &[]),
-        },
-        Status::NoData => Cell {
-            text: "—".into(),
-            class: "nodata",
-            title: text(t, "status_no_data", &[]),
-        },
-    }
+        t,
+    )
 }
 
 pub(super) fn table(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Table {

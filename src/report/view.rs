@@ -1,6 +1,6 @@
 //! The view model: everything `templates/report.html` gets, as formatted strings, gathered
-//! from the parts (headlines here; charts, map and tables in their files). The template only
-//! lays it out; nothing here writes HTML.
+//! from the parts (headlines and warnings here; charts, map, tables and programmes in their
+//! files). The template only lays it out; nothing here writes HTML.
 
 use serde::Serialize;
 
@@ -11,8 +11,10 @@ use super::format::{
 };
 use super::i18n::{Strings, measure_name, strings, text};
 use super::map::{MapView, map};
+use super::programmes::{ProgrammeView, Scope, programme_view};
 use super::rows::{latest_ok_year, rows_of};
 use super::tables::{Table, table};
+use crate::config::Lang;
 use crate::ingest::{self, Distinct, InputFile};
 use crate::measures::{Measure, Status};
 use crate::model::Vocabulary;
@@ -31,6 +33,9 @@ pub(super) struct View {
     map: Option<MapView>,
     tables: Vec<Table>,
     footnotes: Vec<String>,
+    /// SPEC §10's programmes, when the pipeline defines any.
+    programmes: Vec<ProgrammeView>,
+    programme_footnotes: Vec<String>,
     quality: Vec<SourceQuality>,
     methodology: Vec<Definition>,
     method_notes: Vec<String>,
@@ -63,9 +68,9 @@ struct SourceQuality {
 }
 
 #[derive(Serialize)]
-struct Definition {
-    name: String,
-    text: String,
+pub(super) struct Definition {
+    pub name: String,
+    pub text: String,
 }
 
 #[derive(Serialize)]
@@ -75,12 +80,9 @@ struct InputRow {
     rows: String,
 }
 
-/// The whole view: warnings, headlines, charts, map, tables, quality, method and metadata.
-pub(super) fn build_view(input: &ReportInput<'_>) -> View {
-    let lang = input.lang;
-    let t = strings(lang);
-    let k = input.pipeline.min_count;
-
+/// The warnings a reader must see first: a demo key, a changed key, a source over the reject
+/// limit.
+pub(super) fn warnings(input: &ReportInput<'_>, lang: Lang, t: &Strings) -> Vec<String> {
     let mut warnings = Vec::new();
     if input.demo_key {
         warnings.push(text(t, "demo_key_warning", &[]));
@@ -102,7 +104,16 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
             ],
         ));
     }
+    warnings
+}
 
+/// The whole view: warnings, headlines, charts, map, tables, quality, method and metadata.
+pub(super) fn build_view(input: &ReportInput<'_>) -> View {
+    let lang = input.lang;
+    let t = strings(lang);
+    let k = input.pipeline.min_count;
+
+    let warnings = warnings(input, lang, t);
     let headlines = Measure::ALL
         .iter()
         .map(|m| headline(input, *m, t))
@@ -196,6 +207,13 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
         map: map(input, t),
         tables,
         footnotes,
+        programmes: (0..input.pipeline.programmes.len())
+            .filter_map(|i| programme_view(input, i, lang, t, Scope::Section))
+            .collect(),
+        programme_footnotes: vec![
+            text(t, "footnote_programme_withheld", &[("k", &k.to_string())]),
+            text(t, "footnote_programme_points", &[]),
+        ],
         quality: quality(input, t),
         methodology,
         method_notes,

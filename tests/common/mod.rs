@@ -9,8 +9,11 @@ use arrow_schema::DataType;
 use assert_cmd::Command;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+mod leaks;
 mod pipeline;
 #[allow(unused_imports)] // each test crate uses a part of the helpers
+pub use leaks::{count_leaks, long_enough_to_search, sensitive_values};
+#[allow(unused_imports)]
 pub use pipeline::{TestPipeline, TestSource, case_columns};
 
 /// The `outcomes` binary, run from `dir`.
@@ -24,6 +27,30 @@ pub fn outcomes(dir: &Path) -> Command {
 /// The repository root (where `pipelines/` and `sample_data/` live).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Assert that an HTML report loads nothing: no script, stylesheet, image, frame or URL other
+/// than the SVG namespace (a name, not a request).
+pub fn assert_self_contained(html: &str) {
+    for forbidden in [
+        "<script",
+        "<link",
+        "@import",
+        "src=",
+        "href=\"http",
+        "url(http",
+        "<iframe",
+        "<img",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "the report must not load anything: found {forbidden}"
+        );
+    }
+    // The only URL is the SVG namespace, which is a name, not a request.
+    let urls = html.matches("http").count();
+    let namespaces = html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count();
+    assert_eq!(urls, namespaces, "no URL other than the SVG namespace");
 }
 
 /// Write synthetic exports into `dir` and return the pipeline file's path.
