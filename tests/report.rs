@@ -29,6 +29,8 @@ fn the_bulgarian_report_has_every_section() {
         "trends",
         "map",
         "tables",
+        "funnels",
+        "reconciliation",
         "quality",
         "methodology",
         "metadata",
@@ -44,8 +46,8 @@ fn the_bulgarian_report_has_every_section() {
     assert!(html.contains("\u{a0}%"), "78,6 % style rates");
     assert!(html.contains("30.06.2025"), "the as-of date as 30.06.2025");
     // Charts are accessible: a title and a description each, one per measure (the
-    // programmes' charts, when the pipeline has programmes, come after the map).
-    let national = html.split("<section id=\"programmes\"").next().unwrap();
+    // funnel plots and the programmes' charts come after the tables).
+    let national = html.split("<section id=\"funnels\"").next().unwrap();
     assert_eq!(
         national.matches("role=\"img\"").count(),
         outcomes::measures::Measure::ALL.len() + 1,
@@ -57,7 +59,7 @@ fn the_bulgarian_report_has_every_section() {
     );
     // Suppressed cells are marked by a symbol, not colour alone, and footnoted.
     assert!(html.contains("class=\"suppressed\""));
-    assert!(html.contains("◆ Потиснато"));
+    assert!(html.contains("◆ Непубликувано"));
     // The demo key is announced on the report itself.
     assert!(html.contains("публичния демонстрационен ключ"));
     // Input checksums from the manifest appear in the run metadata.

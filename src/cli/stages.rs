@@ -429,6 +429,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         as_of: prepared.as_of,
         rates: &rates,
         programmes: &programme_rows,
+        reconciliation: &reconciliation,
         files: &ingested.files,
         per_source: &per_source,
         unmapped: &ingested.unmapped,

@@ -18,9 +18,11 @@
 mod chart;
 mod format;
 mod funder;
+mod funnel;
 mod i18n;
 mod map;
 mod programmes;
+mod reconciliation;
 mod rows;
 mod tables;
 mod view;
@@ -31,7 +33,7 @@ use chrono::NaiveDate;
 use crate::config::{Lang, Pipeline, Programme};
 use crate::ingest::{InputFile, UnmappedColumn};
 use crate::link::Counts;
-use crate::measures::{ProgrammeRow, RateRow};
+use crate::measures::{ProgrammeRow, RateRow, ReconciliationRow};
 
 pub use format::{format_count, format_date, format_rate};
 
@@ -64,6 +66,8 @@ pub struct ReportInput<'a> {
     pub rates: &'a [RateRow],
     /// The programmes' rows after disclosure control (SPEC §10); empty without programmes.
     pub programmes: &'a [ProgrammeRow],
+    /// The reconciliation with the published figures after disclosure control (SPEC §11).
+    pub reconciliation: &'a [ReconciliationRow],
     pub files: &'a [InputFile],
     /// Each source's rows accounted for, in the order of the pipeline's sources.
     pub per_source: &'a [Counts],

@@ -226,7 +226,14 @@ fn about(
         .max()
         .unwrap_or(programme.start.year());
     let start_year = programme.start.year();
-    let during_end = programme.end.map_or(last_year, |d| d.year());
+    // The years the `during` figures pool (complete years only), so the text and the
+    // table say the same span; the table's last year when nothing is pooled yet.
+    let pooled_end = rows
+        .iter()
+        .filter(|r| r.period == Some(Period::During) && r.group == Group::Programme)
+        .flat_map(|r| r.years.iter().copied())
+        .max();
+    let during_end = pooled_end.unwrap_or_else(|| programme.end.map_or(last_year, |d| d.year()));
     let after = match programme.end {
         Some(end) if end.year() < last_year => {
             say("periods_after", &[("end", &end.year().to_string())])
@@ -392,6 +399,16 @@ fn period_table(
         );
         if let (Some(lo), Some(hi)) = (row.ci_low, row.ci_high) {
             cell.detail = format_interval(lo, hi, lang);
+        }
+        // The counts in print too (a hover title is lost on paper): 81 of 147 says how
+        // much the share rests on.
+        if let (Some(x), Some(n)) = (row.numerator, row.denominator) {
+            cell.detail = format!(
+                "{} · {} / {}",
+                cell.detail,
+                format_count(x, lang),
+                format_count(n, lang)
+            );
         }
         cell
     };

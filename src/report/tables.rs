@@ -80,19 +80,21 @@ pub(super) fn status_cell(status: Status, ok: impl FnOnce() -> Cell, t: &Strings
     }
 }
 
+/// A region × year cell: the rate, and under it its numerator and denominator (so a reader
+/// sees that 100% is 5 of 5; a hover title is lost in print).
 fn cell(row: &RateRow, lang: Lang, t: &Strings) -> Cell {
     status_cell(
         row.status,
         || {
-            Cell::ok(
-                format_value(row, lang).unwrap_or_default(),
-                match (row.numerator, row.denominator) {
-                    (Some(x), Some(n)) => {
-                        format!("{} / {}", format_count(x, lang), format_count(n, lang))
-                    }
-                    _ => String::new(),
-                },
-            )
+            let counts = match (row.numerator, row.denominator) {
+                (Some(x), Some(n)) => {
+                    format!("{} / {}", format_count(x, lang), format_count(n, lang))
+                }
+                _ => String::new(),
+            };
+            let mut cell = Cell::ok(format_value(row, lang).unwrap_or_default(), counts.clone());
+            cell.detail = counts;
+            cell
         },
         t,
     )

@@ -9,9 +9,11 @@ use super::chart::{Chart, chart};
 use super::format::{
     format_change, format_count, format_date, format_interval, format_rate, format_value,
 };
+use super::funnel::{FunnelPlot, funnel_plot};
 use super::i18n::{Strings, measure_name, strings, text};
 use super::map::{MapView, map};
 use super::programmes::{ProgrammeView, Scope, programme_view};
+use super::reconciliation::{ReconciliationView, reconciliation};
 use super::rows::{latest_ok_year, rows_of};
 use super::tables::{Table, table};
 use crate::config::Lang;
@@ -36,6 +38,10 @@ pub(super) struct View {
     /// SPEC §10's programmes, when the pipeline defines any.
     programmes: Vec<ProgrammeView>,
     programme_footnotes: Vec<String>,
+    /// SPEC §7's funnel plots, one per rate measure with a published year.
+    funnels: Vec<FunnelPlot>,
+    /// SPEC §11's reconciliation with the published national figures.
+    reconciliation: Option<ReconciliationView>,
     quality: Vec<SourceQuality>,
     methodology: Vec<Definition>,
     method_notes: Vec<String>,
@@ -142,6 +148,12 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
             "method_suppression",
             &[("k1", &(k.saturating_sub(1)).to_string())],
         ),
+        text(t, "method_funnel", &[]),
+        text(
+            t,
+            "method_reconciliation",
+            &[("k1", &(k.saturating_sub(1)).to_string())],
+        ),
         text(t, "method_pseudonyms", &[]),
         text(t, "method_dedup", &[]),
     ];
@@ -214,6 +226,11 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
             text(t, "footnote_programme_withheld", &[("k", &k.to_string())]),
             text(t, "footnote_programme_points", &[]),
         ],
+        funnels: Measure::ALL
+            .iter()
+            .filter_map(|m| funnel_plot(input, *m, t))
+            .collect(),
+        reconciliation: reconciliation(input, t),
         quality: quality(input, t),
         methodology,
         method_notes,

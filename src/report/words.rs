@@ -270,6 +270,20 @@ fn change_sentence(
     match (change.status, change.rate) {
         (Status::Ok, Some(did)) => {
             let points = format_points(did, cx.lang, true);
+            // Whether the interval leaves out "no change": said next to the figure, with the
+            // reminder that it does not say what caused the change.
+            let clear = match (change.ci_low, change.ci_high) {
+                (Some(lo), Some(hi)) => lo > 0.0 || hi < 0.0,
+                _ => false,
+            };
+            let verdict = cx.say(
+                if clear {
+                    "verdict_clear"
+                } else {
+                    "verdict_unclear"
+                },
+                &[],
+            );
             Some(Sentence::plain(cx.say(
                 "finding_change",
                 &[
@@ -277,6 +291,7 @@ fn change_sentence(
                     ("years", years),
                     ("change", &cx.say("points_signed", &[("points", &points)])),
                     ("ci", &cx.ci(change)),
+                    ("verdict", &verdict),
                 ],
             )))
         }
@@ -422,6 +437,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_change_whose_interval_includes_zero_is_not_told_from_chance() {
+        let mut rows = rows(Status::Ok, Status::Ok);
+        let did = rows.last_mut().unwrap();
+        (did.rate, did.ci_low, did.ci_high) = (Some(0.02), Some(-0.01), Some(0.05));
+        for (lang, says) in [
+            (Lang::En, "cannot tell this change from chance"),
+            (Lang::Bg, "не могат да отличат тази промяна от случайност"),
+        ] {
+            let said = say(lang, &rows);
+            assert!(
+                said[1].text.ends_with(&format!("{says}.")),
+                "{}",
+                said[1].text
+            );
+        }
+    }
+
     fn say(lang: Lang, rows: &[ProgrammeRow]) -> Vec<Sentence> {
         let refs: Vec<&ProgrammeRow> = rows.iter().collect();
         findings(
@@ -445,7 +478,8 @@ mod tests {
         assert_eq!(
             said[1].text,
             "From before 2011 to 2011–2017 the gap changed by +6.0 points (difference in \
-             differences, 95% CI 2.0 to 10.0)."
+             differences, 95% CI 2.0 to 10.0): the interval leaves out 0, so the change is more \
+             than chance, though the figures do not show what caused it."
         );
         assert!(said.iter().all(|s| !s.withheld));
     }
@@ -463,7 +497,7 @@ mod tests {
         assert_eq!(
             said[1].text,
             "От периода преди 2011 г. до 2011–2017 г. разликата се е променила с +6,0 \
-             процентни пункта (разлика на разликите, 95\u{a0}% ДИ от 2,0 до 10,0)."
+             процентни пункта (разлика в разликите, 95\u{a0}% ДИ от 2,0 до 10,0): интервалът не включва 0, така че промяната е повече от случайност – но числата не показват каква е причината за нея."
         );
     }
 

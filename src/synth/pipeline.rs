@@ -10,6 +10,7 @@ use super::layouts::{Column, Offices, RegionStyle, SOFIA_REGION_LABELS, label_ma
 use super::simulate::AS_OF;
 use crate::config::Field;
 use crate::model::{CaseType, Outcome, PlacementType, Sex};
+use crate::reference;
 
 /// The project's public demo key (`keys/demo.key`): pseudonyms made with it protect nothing.
 pub(super) const DEMO_KEY: &str = include_str!("../../keys/demo.key");
@@ -123,6 +124,20 @@ pub(super) fn pipeline_toml(
     t
 }
 
+/// The programme's oblasts by their English names: "Varna, Dobrich and Sofia City".
+fn programme_places(programme: &Programme) -> String {
+    let names: Vec<&str> = programme
+        .codes()
+        .filter_map(reference::region_by_code)
+        .map(|r| reference::oblasts()[usize::from(r)].name_en.as_str())
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
 /// The `[[programmes]]` entry of the simulated programme (SPEC §10): whole oblasts, against
 /// every other case.
 fn programme_toml(t: &mut String, programme: &Programme) {
@@ -139,7 +154,11 @@ fn programme_toml(t: &mut String, programme: &Programme) {
          comparison = \"rest\"",
         programme.effect(),
         toml_str(PROGRAMME_NAME),
-        toml_str(&format!("Simulated programme: {programme}")),
+        // The title names the places, not the effect: a report must not state its answer.
+        toml_str(&format!(
+            "Simulated programme in {}",
+            programme_places(programme)
+        )),
         regions.join(", "),
         programme.start(),
     );

@@ -260,7 +260,7 @@ fn the_effect_moves_the_programme_s_success_share_from_its_start_and_nothing_els
 /// The `[[programmes]]` entry synth writes for the test programme of 8 points.
 const BLOCK: &str = "[[programmes]]
 name = \"synth-programme\"
-title = \"Simulated programme: +8 points in VAR, DOB, SOF from 2018\"
+title = \"Simulated programme in Varna, Dobrich and Sofia City\"
 regions = [\"VAR\", \"DOB\", \"SOF\"]
 start = \"2018-01-01\"
 comparison = \"rest\"
@@ -295,9 +295,7 @@ fn the_pipeline_file_defines_the_programme_in_spec_10_s_syntax() {
     assert_eq!(programmes[0]["regions"].as_array().unwrap().len(), 3);
     assert_eq!(programmes[0]["start"].as_str(), Some("2018-01-01"));
     let negative = pipeline_toml(&offices, 5_000, 3, Some(&programme(-8)));
-    assert!(
-        negative.contains("title = \"Simulated programme: -8 points in VAR, DOB, SOF from 2018\"")
-    );
+    assert!(negative.contains("title = \"Simulated programme in Varna, Dobrich and Sofia City\""));
 }
 
 #[test]
