@@ -6,7 +6,9 @@
 //! - `view`: the view model the template gets, and the headlines;
 //! - `chart`, `map`, `tables`: the parts of the view that have geometry or many cells;
 //! - `rows`: which rows of the rates table each part reads;
-//! - `format`, `i18n`: numbers, dates and words in the report's language.
+//! - `format`, `i18n`: numbers, dates and words in the report's language;
+//! - `method`: the legend and method notes, which `rates.xlsx` shares (its words come from
+//!   here, so the workbook and the report say the same).
 //!
 //! The report reads only the rates table after disclosure control and the run's accounting:
 //! it never sees a case and never unsuppresses or recounts a row.
@@ -15,6 +17,7 @@ mod chart;
 mod format;
 mod i18n;
 mod map;
+mod method;
 mod rows;
 mod tables;
 mod view;
@@ -26,7 +29,10 @@ use crate::ingest::{InputFile, UnmappedColumn};
 use crate::link::Counts;
 use crate::measures::{ProgrammeRow, RateRow};
 
+pub(crate) use format::region_name;
 pub use format::{format_count, format_date, format_rate};
+pub(crate) use i18n::{Strings, measure_name, strings, text};
+pub(crate) use method::{footnotes, method_notes};
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
 
