@@ -414,6 +414,18 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         }
         None => Vec::new(),
     };
+    let xlsx_entry = output::write_rates_xlsx(
+        &out.staging().join("rates.xlsx"),
+        &output::XlsxInput {
+            lang,
+            pipeline,
+            as_of: prepared.as_of,
+            rates: &rates,
+            programmes: &programme_rows,
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    )?;
+    fault::point("after-rates-xlsx").context("writing rates.xlsx")?;
     let html = report::render(&report::ReportInput {
         lang,
         pipeline,
@@ -441,7 +453,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     } else {
         exit::REJECT_RATE
     };
-    let mut outputs = vec![report_entry, rates_entry];
+    let mut outputs = vec![report_entry, rates_entry, xlsx_entry];
     outputs.extend(programme_entries);
     outputs.extend([cases_entry, rejects_entry]);
     let manifest = Manifest::of_run(RunRecord {

@@ -1,0 +1,133 @@
+//! A measure's sheet: the region × year table of the protected rates table, Bulgaria first,
+//! then the regions by code with their names in the workbook's language; a group of cells per
+//! year (rate, 95% interval, denominator; for `children_served` the count alone), and the
+//! legend of the markers below.
+
+use rust_xlsxwriter::{Worksheet, XlsxError};
+
+use super::Context;
+use super::cells::{
+    Figures, Group, Kind, group_headings, set_group_widths, write_figures, write_legend,
+    year_heading,
+};
+use crate::measures::{Measure, RateRow};
+use crate::model::RegionIdx;
+use crate::report::{footnotes, measure_name, region_name, text};
+
+/// The rows of the table's layout (0-based): title, definition, the two heading rows, data.
+pub(super) const TITLE_ROW: u32 = 0;
+pub(super) const DEFINITION_ROW: u32 = 1;
+pub(super) const YEAR_ROW: u32 = 3;
+pub(super) const HEADING_ROW: u32 = 4;
+pub(super) const FIRST_DATA_ROW: u32 = 5;
+/// Columns A and B hold the region's code and name; the years' groups start at C.
+pub(super) const FIRST_GROUP_COL: u16 = 2;
+
+/// The group of cells of `measure`'s years.
+pub(super) fn group_of(measure: Measure) -> Group {
+    if measure.is_count() {
+        Group::Value
+    } else {
+        Group::WithDenominator
+    }
+}
+
+pub(super) fn write(
+    sheet: &mut Worksheet,
+    cx: &Context<'_>,
+    measure: Measure,
+) -> Result<(), XlsxError> {
+    let (t, styles, lang) = (cx.t, &cx.styles, cx.input.lang);
+    let rows: Vec<&RateRow> = cx
+        .input
+        .rates
+        .iter()
+        .filter(|r| r.measure == measure)
+        .collect();
+    let mut years: Vec<i32> = rows.iter().map(|r| r.year).collect();
+    years.sort_unstable();
+    years.dedup();
+    // Bulgaria first, then by code (the rates table's order, made sure of here).
+    let mut regions: Vec<(Option<RegionIdx>, &str)> =
+        rows.iter().map(|r| (r.region, r.region_code())).collect();
+    regions.sort_by_key(|(region, code)| (region.is_some(), *code));
+    regions.dedup();
+
+    let group = group_of(measure);
+    let kind = if measure.is_count() {
+        Kind::Count
+    } else {
+        Kind::Rate
+    };
+    let width = group.width();
+    let col_of = |year: i32| {
+        years
+            .binary_search(&year)
+            .ok()
+            .map(|i| FIRST_GROUP_COL + i as u16 * width)
+    };
+
+    sheet.write_string_with_format(TITLE_ROW, 0, measure_name(t, measure), &styles.title)?;
+    sheet.write_string(
+        DEFINITION_ROW,
+        0,
+        text(t, &format!("define_{}", measure.code()), &[]),
+    )?;
+    sheet.merge_range(
+        YEAR_ROW,
+        0,
+        HEADING_ROW,
+        0,
+        &text(t, "xlsx_code", &[]),
+        &styles.header,
+    )?;
+    sheet.merge_range(
+        YEAR_ROW,
+        1,
+        HEADING_ROW,
+        1,
+        &text(t, "region", &[]),
+        &styles.header,
+    )?;
+    let headings = group_headings(group, kind, t);
+    for year in &years {
+        let Some(col) = col_of(*year) else { continue };
+        year_heading(sheet, YEAR_ROW, col, width, *year, styles)?;
+        for (offset, heading) in headings.iter().enumerate() {
+            sheet.write_string_with_format(
+                HEADING_ROW,
+                col + offset as u16,
+                heading,
+                &styles.header,
+            )?;
+        }
+        set_group_widths(sheet, col, group)?;
+    }
+
+    let mut row = FIRST_DATA_ROW;
+    for (region, code) in &regions {
+        let name_format = if region.is_none() {
+            &styles.bold
+        } else {
+            &styles.plain
+        };
+        sheet.write_string_with_format(row, 0, *code, name_format)?;
+        sheet.write_string_with_format(row, 1, region_name(*region, lang), name_format)?;
+        for r in rows.iter().filter(|r| r.region == *region) {
+            if let Some(col) = col_of(r.year) {
+                write_figures(sheet, row, col, group, &Figures::of_rate(r), styles, t)?;
+            }
+        }
+        row += 1;
+    }
+    write_legend(sheet, row + 1, &footnotes(t, cx.input.pipeline.min_count))?;
+
+    sheet.set_column_width(0, 7)?;
+    sheet.set_column_width(1, 24)?;
+    sheet.set_row_height(HEADING_ROW, 30)?;
+    sheet.set_freeze_panes(FIRST_DATA_ROW, FIRST_GROUP_COL)?;
+    sheet.set_landscape().set_paper_size(9);
+    sheet.set_repeat_rows(YEAR_ROW, HEADING_ROW)?;
+    sheet.set_repeat_columns(0, 1)?;
+    Ok(())
+}
