@@ -254,7 +254,7 @@ pub(super) fn set_group_widths(
     let widths: &[f64] = match group {
         Group::Value => &[10.0],
         Group::Interval => &[9.0, 9.0, 9.0],
-        Group::WithDenominator => &[9.0, 9.0, 9.0, 11.0],
+        Group::WithDenominator => &[9.0, 9.0, 9.0, 12.0],
     };
     for (offset, width) in widths.iter().enumerate() {
         sheet.set_column_width(col + offset as u16, *width)?;
@@ -312,6 +312,19 @@ pub(super) fn write_date(
         None => sheet.write_string(row, col, date.to_string())?,
     };
     Ok(())
+}
+
+/// The height (points) of a row whose `text` wraps in a cell `width` characters wide:
+/// neither Excel nor LibreOffice grows a row for wrapped text written by a program, so the
+/// height is set from an estimate (a line holds about as many characters as the cell has
+/// units of width, and a little more room is left than it needs).
+pub(super) fn wrapped_height(text: &str, width: f64) -> f64 {
+    let per_line = (width * 0.95).max(1.0);
+    let lines: f64 = text
+        .split('\n')
+        .map(|line| (line.chars().count() as f64 / per_line).ceil().max(1.0))
+        .sum();
+    lines * 15.0 + 2.0
 }
 
 /// The legend of the markers, one line a row from `row` on, in column A; the row after it.

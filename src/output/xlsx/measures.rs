@@ -7,8 +7,8 @@ use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::Context;
 use super::cells::{
-    Figures, Group, Kind, group_headings, set_group_widths, write_figures, write_legend,
-    year_heading,
+    Figures, Group, Kind, group_headings, set_group_widths, wrapped_height, write_figures,
+    write_legend, year_heading,
 };
 use crate::measures::{Measure, RateRow};
 use crate::model::RegionIdx;
@@ -22,6 +22,9 @@ pub(super) const HEADING_ROW: u32 = 4;
 pub(super) const FIRST_DATA_ROW: u32 = 5;
 /// Columns A and B hold the region's code and name; the years' groups start at C.
 pub(super) const FIRST_GROUP_COL: u16 = 2;
+
+const CODE_WIDTH: f64 = 7.0;
+const NAME_WIDTH: f64 = 24.0;
 
 /// The group of cells of `measure`'s years.
 pub(super) fn group_of(measure: Measure) -> Group {
@@ -68,11 +71,7 @@ pub(super) fn write(
     };
 
     sheet.write_string_with_format(TITLE_ROW, 0, measure_name(t, measure), &styles.title)?;
-    sheet.write_string(
-        DEFINITION_ROW,
-        0,
-        text(t, &format!("define_{}", measure.code()), &[]),
-    )?;
+    write_definition(sheet, cx, measure, years.len() as u16 * width)?;
     sheet.merge_range(
         YEAR_ROW,
         0,
@@ -122,12 +121,40 @@ pub(super) fn write(
     }
     write_legend(sheet, row + 1, &footnotes(t, cx.input.pipeline.min_count))?;
 
-    sheet.set_column_width(0, 7)?;
-    sheet.set_column_width(1, 24)?;
+    sheet.set_column_width(0, CODE_WIDTH)?;
+    sheet.set_column_width(1, NAME_WIDTH)?;
     sheet.set_row_height(HEADING_ROW, 30)?;
     sheet.set_freeze_panes(FIRST_DATA_ROW, FIRST_GROUP_COL)?;
     sheet.set_landscape().set_paper_size(9);
     sheet.set_repeat_rows(YEAR_ROW, HEADING_ROW)?;
     sheet.set_repeat_columns(0, 1)?;
+    Ok(())
+}
+
+/// The definition under the title, wrapped in a cell merged over the code, the name and
+/// a printed page's width of the `year_cols` year columns.
+fn write_definition(
+    sheet: &mut Worksheet,
+    cx: &Context<'_>,
+    measure: Measure,
+    year_cols: u16,
+) -> Result<(), XlsxError> {
+    let definition = text(cx.t, &format!("define_{}", measure.code()), &[]);
+    // Two years' groups of a rate measure: the width of a printed page.
+    let span = year_cols.min(8);
+    let width = CODE_WIDTH + NAME_WIDTH + f64::from(span) * 9.5;
+    if span == 0 {
+        sheet.write_string(DEFINITION_ROW, 0, &definition)?;
+        return Ok(());
+    }
+    sheet.merge_range(
+        DEFINITION_ROW,
+        0,
+        DEFINITION_ROW,
+        FIRST_GROUP_COL + span - 1,
+        &definition,
+        &cx.styles.wrap,
+    )?;
+    sheet.set_row_height(DEFINITION_ROW, wrapped_height(&definition, width))?;
     Ok(())
 }

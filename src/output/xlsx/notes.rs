@@ -5,9 +5,13 @@
 use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::Context;
-use super::cells::write_date;
+use super::cells::{wrapped_height, write_date};
 use crate::measures::Measure;
 use crate::report::{footnotes, measure_name, method_notes, text};
+
+/// The widths of columns A (labels) and B (text), in characters: together one A4 page.
+const LABEL_WIDTH: f64 = 26.0;
+const TEXT_WIDTH: f64 = 72.0;
 
 pub(super) fn write(sheet: &mut Worksheet, cx: &Context<'_>) -> Result<(), XlsxError> {
     let (t, styles) = (cx.t, &cx.styles);
@@ -37,6 +41,8 @@ pub(super) fn write(sheet: &mut Worksheet, cx: &Context<'_>) -> Result<(), XlsxE
         for (label, line) in lines {
             sheet.write_string_with_format(*row, 0, label, &styles.wrap_bold)?;
             sheet.write_string_with_format(*row, 1, line, &styles.wrap)?;
+            let height = wrapped_height(label, LABEL_WIDTH).max(wrapped_height(line, TEXT_WIDTH));
+            sheet.set_row_height(*row, height)?;
             *row += 1;
         }
         *row += 1;
@@ -79,8 +85,8 @@ pub(super) fn write(sheet: &mut Worksheet, cx: &Context<'_>) -> Result<(), XlsxE
         )?;
     }
 
-    sheet.set_column_width(0, 34)?;
-    sheet.set_column_width(1, 100)?;
-    sheet.set_paper_size(9);
+    sheet.set_column_width(0, LABEL_WIDTH)?;
+    sheet.set_column_width(1, TEXT_WIDTH)?;
+    sheet.set_paper_size(9).set_print_fit_to_pages(1, 0);
     Ok(())
 }

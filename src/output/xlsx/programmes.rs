@@ -131,12 +131,16 @@ pub(super) fn write(
     }
     write_legend(sheet, row + 1, &footnotes(t, pipeline.min_count))?;
 
-    sheet.set_column_width(0, 38)?;
+    sheet.set_column_width(0, 44)?;
     sheet.set_column_width(1, 22)?;
     sheet.set_row_height(HEADING_ROW, 30)?;
     sheet.set_row_height(GROUP_ROW, 30)?;
     sheet.set_freeze_panes(FIRST_DATA_ROW, FIRST_GROUP_COL)?;
-    sheet.set_landscape().set_paper_size(9);
+    // Printed: landscape, one page wide (the sixteen columns), headings on every page.
+    sheet
+        .set_landscape()
+        .set_paper_size(9)
+        .set_print_fit_to_pages(1, 0);
     sheet.set_repeat_rows(GROUP_ROW, HEADING_ROW)?;
     Ok(())
 }
