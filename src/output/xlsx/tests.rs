@@ -459,3 +459,31 @@ fn an_empty_table_still_gives_a_workbook() {
     let range = book.worksheet_range("Children served").unwrap();
     assert_eq!(cell(&range, measures::FIRST_DATA_ROW, 0), Data::Empty);
 }
+
+#[test]
+fn programmes_whose_names_share_31_characters_get_sheets_of_their_own() {
+    let second = PIPELINE.replace(
+        "[[programmes]]",
+        "[[programmes]]\nname = \"social-workers-in-varna-and-dobrich-from-2019\"\nregions = [\"VAR\"]\nstart = \"2019-01-01\"\n\n[[programmes]]",
+    );
+    let pipeline = config::parse(&second, Path::new("t.toml")).expect("two programmes");
+    let mut rows = programme_rows();
+    rows.extend(
+        programme_rows()
+            .into_iter()
+            .map(|r| ProgrammeRow { programme: 1, ..r }),
+    );
+    let mut book = open(bytes(Lang::En, &pipeline, &rates(), &rows));
+    let names = book.sheet_names();
+    assert_eq!(
+        names[7..9],
+        [
+            "social-workers-in-varna-and-dob",
+            "social-workers-in-varna-and (2)"
+        ]
+    );
+    for (sheet, programme) in names[7..9].iter().zip(&pipeline.programmes) {
+        let range = book.worksheet_range(sheet).unwrap();
+        assert_eq!(cell(&range, 1, 1).to_string(), programme.name);
+    }
+}
