@@ -150,18 +150,18 @@ impl Figures {
 /// Which cells a group has, from its first column on: the value alone, the value and its
 /// interval, or those and the denominator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Group {
+pub(super) enum Cells {
     Value,
     Interval,
     WithDenominator,
 }
 
-impl Group {
+impl Cells {
     pub fn width(self) -> u16 {
         match self {
-            Group::Value => 1,
-            Group::Interval => 3,
-            Group::WithDenominator => 4,
+            Cells::Value => 1,
+            Cells::Interval => 3,
+            Cells::WithDenominator => 4,
         }
     }
 }
@@ -173,7 +173,7 @@ pub(super) fn write_figures(
     sheet: &mut Worksheet,
     row: u32,
     col: u16,
-    group: Group,
+    cells: Cells,
     figures: &Figures,
     styles: &Styles,
     t: &Strings,
@@ -186,13 +186,13 @@ pub(super) fn write_figures(
         Kind::Count => &styles.count,
         _ => share,
     };
-    let denominator_col = (group == Group::WithDenominator).then_some(col + 3);
+    let denominator_col = (cells == Cells::WithDenominator).then_some(col + 3);
     match figures.status {
         Status::Ok => {
             if let Some(value) = figures.value {
                 sheet.write_number_with_format(row, col, value, value_format)?;
             }
-            if group != Group::Value {
+            if cells != Cells::Value {
                 for (offset, end) in [(1, figures.low), (2, figures.high)] {
                     if let Some(end) = end {
                         sheet.write_number_with_format(row, col + offset, end, share)?;
@@ -205,7 +205,7 @@ pub(super) fn write_figures(
         }
         Status::SuppressedPrimary | Status::SuppressedSecondary => {
             sheet.write_string_with_format(row, col, SUPPRESSED, &styles.suppressed)?;
-            for offset in 1..group.width() {
+            for offset in 1..cells.width() {
                 sheet.write_blank(row, col + offset, &styles.suppressed)?;
             }
             let kind = text(t, &format!("status_{}", figures.status.code()), &[]);
@@ -229,17 +229,17 @@ pub(super) fn write_figures(
 }
 
 /// The sub-headings of a group: value, interval ends, denominator (or `count` for a count).
-pub(super) fn group_headings(group: Group, kind: Kind, t: &Strings) -> Vec<String> {
-    let value = match (kind, group) {
-        (Kind::Count, Group::Value) => text(t, "count", &[]),
+pub(super) fn group_headings(cells: Cells, kind: Kind, t: &Strings) -> Vec<String> {
+    let value = match (kind, cells) {
+        (Kind::Count, Cells::Value) => text(t, "count", &[]),
         _ => text(t, "xlsx_value", &[]),
     };
     let mut headings = vec![value];
-    if group != Group::Value {
+    if cells != Cells::Value {
         headings.push(text(t, "xlsx_ci_low", &[]));
         headings.push(text(t, "xlsx_ci_high", &[]));
     }
-    if group == Group::WithDenominator {
+    if cells == Cells::WithDenominator {
         headings.push(text(t, "xlsx_denominator", &[]));
     }
     headings
@@ -249,12 +249,12 @@ pub(super) fn group_headings(group: Group, kind: Kind, t: &Strings) -> Vec<Strin
 pub(super) fn set_group_widths(
     sheet: &mut Worksheet,
     col: u16,
-    group: Group,
+    cells: Cells,
 ) -> Result<(), XlsxError> {
-    let widths: &[f64] = match group {
-        Group::Value => &[10.0],
-        Group::Interval => &[9.0, 9.0, 9.0],
-        Group::WithDenominator => &[9.0, 9.0, 9.0, 12.0],
+    let widths: &[f64] = match cells {
+        Cells::Value => &[10.0],
+        Cells::Interval => &[9.0, 9.0, 9.0],
+        Cells::WithDenominator => &[9.0, 9.0, 9.0, 12.0],
     };
     for (offset, width) in widths.iter().enumerate() {
         sheet.set_column_width(col + offset as u16, *width)?;

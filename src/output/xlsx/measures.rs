@@ -7,7 +7,7 @@ use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::Context;
 use super::cells::{
-    Figures, Group, Kind, group_headings, set_group_widths, wrapped_height, write_figures,
+    Cells, Figures, Kind, group_headings, set_group_widths, wrapped_height, write_figures,
     write_legend, year_heading,
 };
 use crate::measures::{Measure, RateRow};
@@ -27,11 +27,11 @@ const CODE_WIDTH: f64 = 7.0;
 const NAME_WIDTH: f64 = 24.0;
 
 /// The group of cells of `measure`'s years.
-pub(super) fn group_of(measure: Measure) -> Group {
+pub(super) fn cells_of(measure: Measure) -> Cells {
     if measure.is_count() {
-        Group::Value
+        Cells::Value
     } else {
-        Group::WithDenominator
+        Cells::WithDenominator
     }
 }
 
@@ -56,13 +56,13 @@ pub(super) fn write(
     regions.sort_by_key(|(region, code)| (region.is_some(), *code));
     regions.dedup();
 
-    let group = group_of(measure);
+    let cells = cells_of(measure);
     let kind = if measure.is_count() {
         Kind::Count
     } else {
         Kind::Rate
     };
-    let width = group.width();
+    let width = cells.width();
     let col_of = |year: i32| {
         years
             .binary_search(&year)
@@ -88,7 +88,7 @@ pub(super) fn write(
         &text(t, "region", &[]),
         &styles.header,
     )?;
-    let headings = group_headings(group, kind, t);
+    let headings = group_headings(cells, kind, t);
     for year in &years {
         let Some(col) = col_of(*year) else { continue };
         year_heading(sheet, YEAR_ROW, col, width, *year, styles)?;
@@ -100,7 +100,7 @@ pub(super) fn write(
                 &styles.header,
             )?;
         }
-        set_group_widths(sheet, col, group)?;
+        set_group_widths(sheet, col, cells)?;
     }
 
     let mut row = FIRST_DATA_ROW;
@@ -114,7 +114,7 @@ pub(super) fn write(
         sheet.write_string_with_format(row, 1, region_name(*region, lang), name_format)?;
         for r in rows.iter().filter(|r| r.region == *region) {
             if let Some(col) = col_of(r.year) {
-                write_figures(sheet, row, col, group, &Figures::of_rate(r), styles, t)?;
+                write_figures(sheet, row, col, cells, &Figures::of_rate(r), styles, t)?;
             }
         }
         row += 1;

@@ -7,7 +7,7 @@ use rust_xlsxwriter::{Worksheet, XlsxError};
 
 use super::Context;
 use super::cells::{
-    Figures, Group, Kind, group_heading, group_headings, set_group_widths, write_date,
+    Cells, Figures, Kind, group_heading, group_headings, set_group_widths, write_date,
     write_figures, write_legend,
 };
 use crate::config::{Comparison, Lang, Programme};
@@ -25,11 +25,11 @@ pub(super) const FIRST_DATA_ROW: u32 = 12;
 pub(super) const FIRST_GROUP_COL: u16 = 2;
 
 /// The table's groups, left to right: which rows they show and their cells.
-pub(super) const GROUPS: [(measures::Group, Group); 4] = [
-    (measures::Group::Programme, Group::WithDenominator),
-    (measures::Group::Comparison, Group::WithDenominator),
-    (measures::Group::Difference, Group::Interval),
-    (measures::Group::DifferenceInDifferences, Group::Interval),
+pub(super) const GROUPS: [(measures::Group, Cells); 4] = [
+    (measures::Group::Programme, Cells::WithDenominator),
+    (measures::Group::Comparison, Cells::WithDenominator),
+    (measures::Group::Difference, Cells::Interval),
+    (measures::Group::DifferenceInDifferences, Cells::Interval),
 ];
 
 /// The first column of each of `GROUPS`.
@@ -74,7 +74,7 @@ pub(super) fn write(
     for ((group, cells), col) in GROUPS.iter().zip(cols) {
         let heading = text(t, &format!("xlsx_group_{}", group.code()), &[]);
         group_heading(sheet, GROUP_ROW, col, cells.width(), &heading, styles)?;
-        let kind = if *cells == Group::Interval {
+        let kind = if *cells == Cells::Interval {
             Kind::Difference
         } else {
             Kind::Rate
@@ -121,7 +121,7 @@ pub(super) fn write(
             }
             for ((group, cells), col) in GROUPS.iter().zip(cols) {
                 if let Some(r) = find(*group) {
-                    let difference = *cells == Group::Interval;
+                    let difference = *cells == Cells::Interval;
                     let figures = Figures::of_programme(r, difference);
                     write_figures(sheet, row, col, *cells, &figures, styles, t)?;
                 }

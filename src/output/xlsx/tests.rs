@@ -302,8 +302,8 @@ fn every_rate_row_is_in_its_cells_and_withheld_rows_hold_no_number() {
     );
     for (i, measure) in Measure::ALL.iter().enumerate() {
         let range = book.worksheet_range(&names[i]).unwrap();
-        let group = measures::group_of(*measure);
-        let width = group.width();
+        let cells = measures::cells_of(*measure);
+        let width = cells.width();
         // Bulgaria first, then by code.
         let codes: Vec<Data> = (0..4)
             .map(|i| cell(&range, measures::FIRST_DATA_ROW + i, 0))
