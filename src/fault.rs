@@ -19,6 +19,7 @@ pub const POINTS: &[&str] = &[
     "after-rejects",
     "after-cases-parquet",
     "after-rates-parquet",
+    "after-rates-xlsx",
     "after-report",
     "after-manifest",
     "before-swap",

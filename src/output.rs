@@ -1,5 +1,6 @@
 //! Outputs (SPEC §6, §9): everything a run writes, and its publication. Each output has a
-//! file of its own here (`cases`, `rates`, `programmes`, `reconciliation`, `rejects`, `html`, `manifest`), and each writer
+//! file of its own here (`cases`, `rates`, `programmes`, `reconciliation`, `xlsx`, `rejects`,
+//! `html`, `manifest`), and each writer
 //! gives back the output's manifest entry; `parquet_file` is the one
 //! Parquet writer; `publish` owns the output folder: its lock, the staging folder the outputs
 //! are written into, and the atomic swap that puts them in place; `ownership` decides which
@@ -24,6 +25,7 @@ mod publish;
 mod rates;
 mod reconciliation;
 mod rejects;
+mod xlsx;
 
 pub use cases::{CASES_BATCH_ROWS, CASES_COLUMNS, CasesWriter};
 pub use html::write_report;
@@ -38,6 +40,7 @@ pub use publish::OutputDir;
 pub use rates::{RATES_COLUMNS, write_rates};
 pub use reconciliation::{RECONCILIATION_COLUMNS, write_reconciliation};
 pub use rejects::RejectsWriter;
+pub use xlsx::{XlsxInput, write_rates_xlsx};
 
 /// A problem writing outputs. Exit code 1: the previous outputs are untouched.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,8 @@ pub enum OutputError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Parquet(#[from] ParquetWriteError),
+    #[error("writing rates.xlsx")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }
 
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {

@@ -356,7 +356,7 @@ fn people() -> People {
 }
 
 /// Everything a run wrote or said, as text: every output file (and the strings of the
-/// Parquet files), stdout and stderr.
+/// Parquet files and the text cells of the workbook), stdout and stderr.
 fn everything(out: &Path, stdout: &[u8], stderr: &[u8]) -> String {
     let mut all = String::from_utf8_lossy(stdout).into_owned();
     all.push_str(&String::from_utf8_lossy(stderr));
@@ -366,6 +366,9 @@ fn everything(out: &Path, stdout: &[u8], stderr: &[u8]) -> String {
             all.push_str(&String::from_utf8_lossy(&fs::read(&path).unwrap()));
             if path.extension().is_some_and(|e| e == "parquet") {
                 all.push_str(&parquet_strings(&path).join("\n"));
+            }
+            if path.extension().is_some_and(|e| e == "xlsx") {
+                all.push_str(&xlsx_strings(&path).join("\n"));
             }
         }
     }

@@ -18,6 +18,8 @@ fn everything_written(out: &Path, console: &str) -> String {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "parquet") {
             all.push_str(&parquet_strings(&path).join("\n"));
+        } else if path.extension().is_some_and(|e| e == "xlsx") {
+            all.push_str(&xlsx_strings(&path).join("\n"));
         } else {
             all.push_str(&String::from_utf8_lossy(&fs::read(&path).unwrap()));
         }

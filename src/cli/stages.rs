@@ -422,6 +422,19 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         }
         None => Vec::new(),
     };
+    let xlsx_entry = output::write_rates_xlsx(
+        &out.staging().join("rates.xlsx"),
+        &output::XlsxInput {
+            lang,
+            pipeline,
+            as_of: prepared.as_of,
+            rates: &rates,
+            programmes: &programme_rows,
+            reconciliation: &reconciliation,
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    )?;
+    fault::point("after-rates-xlsx").context("writing rates.xlsx")?;
     let report_input = report::ReportInput {
         lang,
         pipeline,
@@ -462,8 +475,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
         exit::REJECT_RATE
     };
     let mut outputs = report_entries;
-    outputs.push(rates_entry);
-    outputs.push(reconciliation_entry);
+    outputs.extend([rates_entry, xlsx_entry, reconciliation_entry]);
     outputs.extend(programme_entries);
     outputs.extend([cases_entry, rejects_entry]);
     let manifest = Manifest::of_run(RunRecord {

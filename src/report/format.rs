@@ -106,7 +106,7 @@ pub(super) fn format_value(row: &RateRow, lang: Lang) -> Option<String> {
     }
 }
 
-pub(super) fn region_name(region: Option<u8>, lang: Lang) -> String {
+pub(crate) fn region_name(region: Option<u8>, lang: Lang) -> String {
     match (region, lang) {
         (None, Lang::Bg) => "България".into(),
         (None, Lang::En) => "Bulgaria".into(),

@@ -9,19 +9,19 @@ use crate::measures::Measure;
 
 const I18N: &str = include_str!("../../templates/i18n.toml");
 
-pub(super) type Strings = HashMap<String, String>;
+pub(crate) type Strings = HashMap<String, String>;
 
 fn translations() -> &'static HashMap<String, Strings> {
     static ALL: OnceLock<HashMap<String, Strings>> = OnceLock::new();
     ALL.get_or_init(|| toml::from_str(I18N).expect("templates/i18n.toml is valid TOML (tested)"))
 }
 
-pub(super) fn strings(lang: Lang) -> &'static Strings {
+pub(crate) fn strings(lang: Lang) -> &'static Strings {
     &translations()[lang.code()]
 }
 
 /// Text for `key` in `lang`, with `{name}` placeholders filled.
-pub(super) fn text(t: &Strings, key: &str, fill: &[(&str, &str)]) -> String {
+pub(crate) fn text(t: &Strings, key: &str, fill: &[(&str, &str)]) -> String {
     let mut s = t.get(key).cloned().unwrap_or_else(|| key.to_string());
     for (name, value) in fill {
         s = s.replace(&format!("{{{name}}}"), value);
@@ -30,7 +30,7 @@ pub(super) fn text(t: &Strings, key: &str, fill: &[(&str, &str)]) -> String {
 }
 
 /// A measure's name in the language of `t`.
-pub(super) fn measure_name(t: &Strings, m: Measure) -> String {
+pub(crate) fn measure_name(t: &Strings, m: Measure) -> String {
     text(t, &format!("measure_{}", m.code()), &[])
 }
 

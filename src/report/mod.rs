@@ -9,8 +9,12 @@
 //! - `chart`, `map`, `tables`: the parts of the view that have geometry or many cells;
 //! - `programmes`, `words`: a programme's view (who, charts, period table) and its findings in
 //!   plain words; `funder`: the funder report's view, with its method and suppression notes;
+//! - `funnel`, `reconciliation`: the funnel plots (SPEC §7) and the reconciliation with the
+//!   published figures (SPEC §11);
 //! - `rows`: which rows of the protected tables each part reads;
-//! - `format`, `i18n`: numbers, dates and words in the report's language.
+//! - `format`, `i18n`: numbers, dates and words in the report's language;
+//! - `method`: the legend and method notes, which `rates.xlsx` shares (its words come from
+//!   here, so the workbook and the report say the same).
 //!
 //! The reports read only the rates and programme tables after disclosure control and the
 //! run's accounting: they never see a case and never unsuppress or recount a row.
@@ -21,6 +25,7 @@ mod funder;
 mod funnel;
 mod i18n;
 mod map;
+mod method;
 mod programmes;
 mod reconciliation;
 mod rows;
@@ -35,7 +40,10 @@ use crate::ingest::{InputFile, UnmappedColumn};
 use crate::link::Counts;
 use crate::measures::{ProgrammeRow, RateRow, ReconciliationRow};
 
+pub(crate) use format::region_name;
 pub use format::{format_count, format_date, format_rate};
+pub(crate) use i18n::{Strings, measure_name, strings, text};
+pub(crate) use method::{footnotes, method_notes};
 
 /// The templates, by name (the `.html` names turn on minijinja's HTML escaping).
 const TEMPLATES: [(&str, &str); 3] = [

@@ -12,6 +12,7 @@ use super::format::{
 use super::funnel::{FunnelPlot, funnel_plot};
 use super::i18n::{Strings, measure_name, strings, text};
 use super::map::{MapView, map};
+use super::method::{footnotes, method_notes};
 use super::programmes::{ProgrammeView, Scope, programme_view};
 use super::reconciliation::{ReconciliationView, reconciliation};
 use super::rows::{latest_ok_year, rows_of};
@@ -19,7 +20,6 @@ use super::tables::{Table, table};
 use crate::config::Lang;
 use crate::ingest::{self, Distinct, InputFile};
 use crate::measures::{Measure, Status};
-use crate::model::Vocabulary;
 
 /// Everything the template reads, already formatted in the report's language.
 #[derive(Serialize)]
@@ -127,11 +127,7 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
     let charts = Measure::ALL.iter().map(|m| chart(input, *m, t)).collect();
     let tables = Measure::ALL.iter().map(|m| table(input, *m, t)).collect();
 
-    let footnotes = vec![
-        text(t, "footnote_suppressed", &[("k", &k.to_string())]),
-        text(t, "footnote_incomplete", &[]),
-        text(t, "footnote_no_data", &[]),
-    ];
+    let footnotes = footnotes(t, k);
 
     let methodology = Measure::ALL
         .iter()
@@ -140,41 +136,7 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
             text: text(t, &format!("define_{}", m.code()), &[]),
         })
         .collect();
-    let mut method_notes = vec![
-        text(t, "method_national", &[]),
-        text(t, "method_interval", &[]),
-        text(
-            t,
-            "method_suppression",
-            &[("k1", &(k.saturating_sub(1)).to_string())],
-        ),
-        text(t, "method_funnel", &[]),
-        text(
-            t,
-            "method_reconciliation",
-            &[("k1", &(k.saturating_sub(1)).to_string())],
-        ),
-        text(t, "method_pseudonyms", &[]),
-        text(t, "method_dedup", &[]),
-    ];
-    let success = &input.pipeline.success;
-    if success.is_widened() {
-        let list = |outcomes: &[crate::model::Outcome]| {
-            outcomes
-                .iter()
-                .map(|o| o.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let sets = format!(
-            "prevention: {}; reintegration: {}",
-            list(&success.prevention),
-            list(&success.reintegration)
-        );
-        method_notes.push(text(t, "method_widened", &[("sets", &sets)]));
-    } else {
-        method_notes.push(text(t, "method_default_success", &[]));
-    }
+    let mut method_notes = method_notes(input.pipeline, t);
     method_notes.push(text(
         t,
         "small_class_share",

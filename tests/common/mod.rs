@@ -70,6 +70,32 @@ pub fn synth(dir: &Path, rows: u64, seed: u64) -> PathBuf {
     dir.join("data/pipeline.toml")
 }
 
+/// Synthetic exports with a simulated programme (+8 points in Varna and Dobrich from 2019);
+/// the pipeline file synth writes defines it (`synth-programme`).
+pub fn synth_with_programme(dir: &Path, rows: u64, seed: u64) -> PathBuf {
+    outcomes(dir)
+        .args([
+            "synth",
+            "--out",
+            "data",
+            "--rows",
+            &rows.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .args([
+            "--programme-regions",
+            "VAR,DOB",
+            "--programme-effect",
+            "8",
+            "--programme-from",
+            "2019",
+        ])
+        .assert()
+        .success();
+    dir.join("data/pipeline.toml")
+}
+
 /// A Parquet file read whole, through the same Arrow crates an analyst's tools use.
 pub struct ParquetTable {
     pub batches: Vec<RecordBatch>,
@@ -125,6 +151,21 @@ impl ParquetTable {
     }
 }
 
+impl ParquetTable {
+    /// The values of a Float64 column, in row order (`None` for nulls).
+    pub fn floats(&self, name: &str) -> Vec<Option<f64>> {
+        use arrow_array::types::Float64Type;
+        let mut out = Vec::with_capacity(self.height());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            out.extend(column.as_primitive::<Float64Type>().iter());
+        }
+        out
+    }
+}
+
 /// Read a Parquet file whole.
 pub fn read_parquet(path: &Path) -> ParquetTable {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -161,6 +202,23 @@ pub fn parquet_strings(path: &Path) -> Vec<String> {
                 );
             }
         }
+    }
+    out
+}
+
+/// Every text cell of every sheet of a workbook, as calamine reads it.
+pub fn xlsx_strings(path: &Path) -> Vec<String> {
+    use calamine::{Data, Reader};
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).expect("a readable sheet");
+        out.push(name);
+        out.extend(range.used_cells().filter_map(|(_, _, d)| match d {
+            Data::String(s) => Some(s.clone()),
+            _ => None,
+        }));
     }
     out
 }
