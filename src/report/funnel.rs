@@ -11,6 +11,7 @@ use super::format::{format_count, format_rate, region_name};
 use super::i18n::{Strings, measure_name, text};
 use super::rows::{latest_ok_year, rows_of};
 use crate::measures::{Funnel, Measure, Status, control_limits};
+use statrs::distribution::{Binomial, DiscreteCDF};
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 320.0;
@@ -51,6 +52,20 @@ struct FunnelPoint {
     /// `within`, `above_95`, ... (CSS class and meaning).
     class: &'static str,
     label: String,
+    /// The region's name, printed beside a point outside the 99.8% limits.
+    tag: Option<String>,
+}
+
+/// The chance, at the national rate, of a region of `n` cases reaching at least `x` (for
+/// `above`) or at most `x`: how unusual a point really is. SPEC §7's interpolated limits flag
+/// a region at 100% of a few cases although such a score is common; the sentence says so.
+fn tail_chance(x: u64, n: u64, theta: f64, above: bool) -> Option<f64> {
+    let b = Binomial::new(theta, n).ok()?;
+    Some(if above {
+        if x == 0 { 1.0 } else { 1.0 - b.cdf(x - 1) }
+    } else {
+        b.cdf(x)
+    })
 }
 
 /// The funnel plot of `m`, or `None` when no finished year has a published national rate or
@@ -121,10 +136,12 @@ pub(super) fn funnel_plot(input: &ReportInput<'_>, m: Measure, t: &Strings) -> O
         .iter()
         .map(|(row, x_count, n, rate)| {
             let class = row.funnel.map_or("within", Funnel::code);
+            let outer = matches!(row.funnel, Some(Funnel::Above998 | Funnel::Below998));
             FunnelPoint {
                 x: x(*n as f64),
                 y: y(*rate),
                 class,
+                tag: outer.then(|| region_name(row.region, lang)),
                 label: format!(
                     "{}: {} ({} / {})",
                     region_name(row.region, lang),
@@ -135,27 +152,59 @@ pub(super) fn funnel_plot(input: &ReportInput<'_>, m: Measure, t: &Strings) -> O
             }
         })
         .collect();
-    let named = |classes: &[Funnel]| -> Vec<String> {
+    let named = |class: Funnel| -> Vec<String> {
+        let above = class == Funnel::Above998;
         let mut names: Vec<String> = regions
             .iter()
-            .filter(|(row, ..)| row.funnel.is_some_and(|f| classes.contains(&f)))
+            .filter(|(row, ..)| row.funnel == Some(class))
             .map(|(row, x_count, n, rate)| {
-                format!(
-                    "{} ({}, {} / {})",
+                let mut named = format!(
+                    "{} ({}, {} / {}",
                     region_name(row.region, lang),
                     format_rate(*rate, lang),
                     format_count(*x_count, lang),
                     format_count(*n, lang)
-                )
+                );
+                // A flag that rests on the limits' interpolation at 0% or 100%, not on an
+                // unusual score: say how common the score is.
+                if let Some(chance) = tail_chance(*x_count, *n, theta, above)
+                    && chance > 0.001
+                {
+                    named.push_str(&text(
+                        t,
+                        if above {
+                            "funnel_common_above"
+                        } else {
+                            "funnel_common_below"
+                        },
+                        &[("chance", &format_rate(chance, lang))],
+                    ));
+                }
+                named.push(')');
+                named
             })
             .collect();
         names.sort();
         names
     };
-    let above = named(&[Funnel::Above998]);
-    let below = named(&[Funnel::Below998]);
+    let above = named(Funnel::Above998);
+    let below = named(Funnel::Below998);
     let measure = measure_name(t, m);
     let year_text = year.to_string();
+    let regions_with_cases = input
+        .rates
+        .iter()
+        .filter(|r| r.measure == m && r.year == year && r.region.is_some())
+        .filter(|r| r.status != Status::NoData)
+        .count();
+    let shown = text(
+        t,
+        "funnel_shown",
+        &[
+            ("shown", &regions.len().to_string()),
+            ("all", &regions_with_cases.to_string()),
+        ],
+    );
     let sentence = match (above.is_empty(), below.is_empty()) {
         (true, true) => text(t, "funnel_none_outside", &[("year", &year_text)]),
         _ => {
@@ -201,6 +250,7 @@ pub(super) fn funnel_plot(input: &ReportInput<'_>, m: Measure, t: &Strings) -> O
             ),
         ],
     );
+    let sentence = format!("{sentence} {shown}");
     Some(FunnelPlot {
         id: format!("funnel-{}", m.code()),
         title: format!("{measure}, {year}"),

@@ -36,26 +36,11 @@ pub(super) fn reconciliation(input: &ReportInput<'_>, t: &Strings) -> Option<Rec
         return None;
     }
     let lang = input.lang;
-    let mut low = Vec::new();
-    let mut high = Vec::new();
     let rows = input
         .reconciliation
         .iter()
         .map(|r| {
             let quantity = text(t, &format!("quantity_{}", r.quantity_name()), &[]);
-            if let Some(c) = r.coverage {
-                let named = format!(
-                    "{} ({}: {})",
-                    r.year,
-                    quantity.to_lowercase(),
-                    format_rate(c, lang)
-                );
-                if c < LOW {
-                    low.push(named);
-                } else if c > HIGH {
-                    high.push(named);
-                }
-            }
             let computed = status_cell(
                 r.status,
                 || {
@@ -93,23 +78,7 @@ pub(super) fn reconciliation(input: &ReportInput<'_>, t: &Strings) -> Option<Rec
             }
         })
         .collect();
-    let sentence = match (low.is_empty(), high.is_empty()) {
-        (true, true) => text(t, "reconciliation_all_within", &[]),
-        _ => {
-            let mut parts = Vec::new();
-            if !low.is_empty() {
-                parts.push(text(t, "reconciliation_low", &[("years", &low.join("; "))]));
-            }
-            if !high.is_empty() {
-                parts.push(text(
-                    t,
-                    "reconciliation_high",
-                    &[("years", &high.join("; "))],
-                ));
-            }
-            parts.join(" ")
-        }
-    };
+    let sentence = verdict(input, t);
     let source = match &input.pipeline.published {
         PublishedTable { file: None, .. } => text(t, "reconciliation_source_shipped", &[]),
         PublishedTable {
@@ -132,4 +101,56 @@ pub(super) fn reconciliation(input: &ReportInput<'_>, t: &Strings) -> Option<Rec
         sentence,
         source,
     })
+}
+
+/// A verdict per year of the data: covered (every published figure 90–110%), outside (with
+/// the range of its coverage), not checked (nothing published for it), or not finished.
+fn verdict(input: &ReportInput<'_>, t: &Strings) -> String {
+    let lang = input.lang;
+    let mut years: Vec<i32> = input.rates.iter().map(|r| r.year).collect();
+    years.sort_unstable();
+    years.dedup();
+    let (mut covered, mut outside, mut unchecked, mut partial) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for year in years {
+        if !super::rows::year_over(year, input.as_of) {
+            partial.push(year.to_string());
+            continue;
+        }
+        let coverages: Vec<f64> = input
+            .reconciliation
+            .iter()
+            .filter(|r| r.year == year)
+            .filter_map(|r| r.coverage)
+            .collect();
+        if coverages.is_empty() {
+            unchecked.push(year.to_string());
+            continue;
+        }
+        let low = coverages.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = coverages.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if low >= LOW && high <= HIGH {
+            covered.push(year.to_string());
+        } else if (high - low).abs() < 5e-4 {
+            outside.push(format!("{year} ({})", format_rate(low, lang)));
+        } else {
+            outside.push(format!(
+                "{year} ({}–{})",
+                format_rate(low, lang),
+                format_rate(high, lang)
+            ));
+        }
+    }
+    let mut parts = Vec::new();
+    for (key, list) in [
+        ("reconciliation_covered", covered),
+        ("reconciliation_outside", outside),
+        ("reconciliation_unchecked", unchecked),
+        ("reconciliation_partial", partial),
+    ] {
+        if !list.is_empty() {
+            parts.push(text(t, key, &[("years", &list.join(", "))]));
+        }
+    }
+    parts.join(" ")
 }

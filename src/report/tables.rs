@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::ReportInput;
 use super::format::{format_count, format_value, region_name};
 use super::i18n::{Strings, measure_name, text};
+use super::rows::year_over;
 use crate::config::Lang;
 use crate::measures::{Measure, RateRow, Status};
 
@@ -14,7 +15,8 @@ use crate::measures::{Measure, RateRow, Status};
 pub(super) struct Table {
     id: String,
     title: String,
-    years: Vec<i32>,
+    /// The column headings: a year, marked `*` when it had not ended by the as-of date.
+    years: Vec<String>,
     rows: Vec<TableRow>,
 }
 
@@ -110,7 +112,14 @@ pub(super) fn table(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Table {
     by_region.sort_by_key(|rows| (rows[0].region.is_some(), region_name(rows[0].region, lang)));
     let years = by_region
         .first()
-        .map(|rows| rows.iter().map(|r| r.year).collect())
+        .map(|rows| {
+            rows.iter()
+                .map(|r| match year_over(r.year, input.as_of) {
+                    true => r.year.to_string(),
+                    false => format!("{}*", r.year),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     Table {
         id: format!("table-{}", m.code()),

@@ -15,7 +15,7 @@ use super::map::{MapView, map};
 use super::method::{footnotes, method_notes};
 use super::programmes::{ProgrammeView, Scope, programme_view};
 use super::reconciliation::{ReconciliationView, reconciliation};
-use super::rows::{latest_ok_year, rows_of};
+use super::rows::{latest_ok_year, rows_of, year_over};
 use super::tables::{Table, table};
 use crate::config::Lang;
 use crate::ingest::{self, Distinct, InputFile};
@@ -127,7 +127,14 @@ pub(super) fn build_view(input: &ReportInput<'_>) -> View {
     let charts = Measure::ALL.iter().map(|m| chart(input, *m, t)).collect();
     let tables = Measure::ALL.iter().map(|m| table(input, *m, t)).collect();
 
-    let footnotes = footnotes(t, k);
+    let mut footnotes = footnotes(t, k);
+    if input.rates.iter().any(|r| !year_over(r.year, input.as_of)) {
+        footnotes.push(text(
+            t,
+            "footnote_partial_year",
+            &[("date", &format_date(input.as_of, lang))],
+        ));
+    }
 
     let methodology = Measure::ALL
         .iter()

@@ -345,7 +345,7 @@ fn every_rate_row_is_in_its_cells_and_withheld_rows_hold_no_number() {
         }
         // The legend follows the table.
         let legend = cell(&range, measures::FIRST_DATA_ROW + 5, 0).to_string();
-        assert!(legend.starts_with("◆ Suppressed"), "{legend}");
+        assert!(legend.starts_with("◆ Withheld"), "{legend}");
     }
 }
 
