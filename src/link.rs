@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 mod places;
 
-pub use places::{Place, Places};
+pub use places::{Place, PlaceTag, Places};
 
 use crate::ingest::{CaseSink, InputFile, SinkError};
 use crate::model::{
@@ -293,6 +293,8 @@ pub struct Linked {
     accounts: Vec<Counts>,
     details: KeptDetails,
     places: Option<Places>,
+    /// The kept cases of each place of `places`, by place index.
+    kept_per_place: Vec<u64>,
 }
 
 /// Where the full cases of a `Linked` are read back from.
@@ -313,6 +315,12 @@ impl Linked {
     /// Each accepted case's place, when the store tracked them (`CaseStore::track_places`).
     pub fn places(&self) -> Option<&Places> {
         self.places.as_ref()
+    }
+
+    /// How many kept cases each place has, indexed like `Places::places` (empty when the store
+    /// did not track places).
+    pub fn kept_per_place(&self) -> &[u64] {
+        &self.kept_per_place
     }
 
     fn is_kept(&self, ordinal: usize) -> bool {
@@ -447,6 +455,12 @@ pub fn dedupe(store: CaseStore, files: &[InputFile]) -> Result<Linked, LinkError
         kept[c.ordinal as usize / 64] |= 1 << (c.ordinal % 64);
     }
     links.shrink_to_fit();
+    let mut kept_per_place = vec![0u64; places.as_ref().map_or(0, |p| p.places().len())];
+    if let Some(places) = &places {
+        for c in &links {
+            kept_per_place[places.tag_of(c.ordinal).place as usize] += 1;
+        }
+    }
     let accounts = files
         .iter()
         .zip(duplicates)
@@ -463,6 +477,7 @@ pub fn dedupe(store: CaseStore, files: &[InputFile]) -> Result<Linked, LinkError
         accounts,
         details,
         places,
+        kept_per_place,
     })
 }
 

@@ -203,8 +203,8 @@ fn programme_membership(
     let matched = programmes::matches(
         &pipeline.programmes,
         &source_names,
-        &linked.cases,
-        places,
+        places.places(),
+        linked.kept_per_place(),
         &ingested.offices,
         &source_of_file,
     );
