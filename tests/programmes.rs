@@ -8,33 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{manifest, outcomes, read_parquet};
-
-/// Synthetic exports with a simulated programme (+8 points in Varna and Dobrich from 2019);
-/// the pipeline file synth writes defines it.
-fn synth_with_programme(dir: &Path, rows: u64, seed: u64) -> PathBuf {
-    outcomes(dir)
-        .args([
-            "synth",
-            "--out",
-            "data",
-            "--rows",
-            &rows.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .args([
-            "--programme-regions",
-            "VAR,DOB",
-            "--programme-effect",
-            "8",
-            "--programme-from",
-            "2019",
-        ])
-        .assert()
-        .success();
-    dir.join("data/pipeline.toml")
-}
+use common::{manifest, outcomes, read_parquet, synth_with_programme};
 
 /// The synthetic pipeline with its programme block replaced by `block`.
 fn with_programme(pipeline: &Path, block: &str) -> PathBuf {

@@ -62,6 +62,20 @@ impl Places {
         self.rank.push(case_rank(case.case.as_ref()));
     }
 
+    /// Forget the cases held so far (they were spilled with their tags): the next case
+    /// recorded has ordinal `next`.
+    pub(super) fn forget_cases(&mut self, next: u32) {
+        self.first = next;
+        self.of_case.clear();
+        self.rank.clear();
+    }
+
+    /// Forget the cases held, and free their memory: every case is spilled.
+    pub(super) fn free_cases(&mut self) {
+        self.of_case = Vec::new();
+        self.rank = Vec::new();
+    }
+
     /// The distinct places, indexed by `PlaceTag::place`.
     pub fn places(&self) -> &[Place] {
         &self.places

@@ -43,6 +43,32 @@ pub fn synth(dir: &Path, rows: u64, seed: u64) -> PathBuf {
     dir.join("data/pipeline.toml")
 }
 
+/// Synthetic exports with a simulated programme (+8 points in Varna and Dobrich from 2019);
+/// the pipeline file synth writes defines it.
+pub fn synth_with_programme(dir: &Path, rows: u64, seed: u64) -> PathBuf {
+    outcomes(dir)
+        .args([
+            "synth",
+            "--out",
+            "data",
+            "--rows",
+            &rows.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .args([
+            "--programme-regions",
+            "VAR,DOB",
+            "--programme-effect",
+            "8",
+            "--programme-from",
+            "2019",
+        ])
+        .assert()
+        .success();
+    dir.join("data/pipeline.toml")
+}
+
 /// A Parquet file read whole, through the same Arrow crates an analyst's tools use.
 pub struct ParquetTable {
     pub batches: Vec<RecordBatch>,
