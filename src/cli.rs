@@ -36,7 +36,8 @@ enum Command {
     /// Run the whole pipeline: read, check, pseudonymize, deduplicate, write outputs.
     Run(RunArgs),
     /// Read and check the exports only: print per-source counts and the most common reasons
-    /// for rejected rows. Writes nothing.
+    /// for rejected rows. Writes no output (past the memory budget, the cases are sorted in a
+    /// temporary folder, removed when it ends).
     Check(CheckArgs),
     /// Make a new pseudonymization key file (readable by you only). Never overwrites a file.
     Keygen {
@@ -127,7 +128,7 @@ struct CommonArgs {
     /// Memory for the accepted cases, e.g. 256M or 2G (K, M, G: KiB, MiB, GiB). Past it they
     /// are sorted on disk, in the output's staging folder (`run`) or the system's temporary
     /// folder (`check`), and merged: a little slower, but memory stays the same however large
-    /// the exports. A run needs about 200 MiB more than this. Default: the environment
+    /// the exports. Peak memory is about this plus 25 MiB (and 100 to 150 MiB at least). Default: the environment
     /// variable OUTCOMES_MEMORY_BUDGET, else 512M.
     #[arg(long, value_name = "SIZE")]
     memory_budget: Option<String>,
