@@ -299,9 +299,9 @@ impl KeptDetails {
             Details::Scratch { path, writer } => match writer.into_inner() {
                 Ok(_) => KeptDetails::Scratch(path),
                 Err(e) => {
+                    // Of no use now: removed as a finished one would be.
+                    let _ = std::fs::remove_file(&path);
                     let source = e.into_error();
-                    // Removed like a finished one: it is of no use now.
-                    drop(KeptDetails::Scratch(path.clone()));
                     return Err(LinkError::Scratch { path, source });
                 }
             },
