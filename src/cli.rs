@@ -36,7 +36,8 @@ enum Command {
     /// Run the whole pipeline: read, check, pseudonymize, deduplicate, write outputs.
     Run(RunArgs),
     /// Read and check the exports only: print per-source counts and the most common reasons
-    /// for rejected rows. Writes nothing.
+    /// for rejected rows. Writes no output (past the memory budget, the cases are sorted in a
+    /// temporary folder, removed when it ends).
     Check(CheckArgs),
     /// Make a new pseudonymization key file (readable by you only). Never overwrites a file.
     Keygen {
@@ -124,6 +125,13 @@ struct CommonArgs {
     /// Log format: readable text, or one JSON object per line for schedulers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Memory for the accepted cases, e.g. 256M or 2G (K, M, G: KiB, MiB, GiB). Past it they
+    /// are sorted on disk, in the output's staging folder (`run`) or the system's temporary
+    /// folder (`check`), and merged: a little slower, but memory stays the same however large
+    /// the exports. Peak memory is about this plus 25 MiB (and 100 to 150 MiB at least). Default: the environment
+    /// variable OUTCOMES_MEMORY_BUDGET, else 512M.
+    #[arg(long, value_name = "SIZE")]
+    memory_budget: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,6 +160,57 @@ struct CheckArgs {
 enum LogFormat {
     Text,
     Json,
+}
+
+/// The memory budget of the accepted cases: `--memory-budget`, else the environment variable
+/// `OUTCOMES_MEMORY_BUDGET`, else `link::DEFAULT_MEMORY_BUDGET`.
+fn memory_budget(option: Option<&str>) -> Result<u64, UsageError> {
+    const VARIABLE: &str = "OUTCOMES_MEMORY_BUDGET";
+    let (text, from) = match (option, std::env::var(VARIABLE)) {
+        (Some(text), _) => (text.to_string(), "--memory-budget"),
+        (None, Ok(text)) if !text.trim().is_empty() => (text, VARIABLE),
+        (None, Err(std::env::VarError::NotUnicode(_))) => {
+            return Err(UsageError(format!(
+                "{VARIABLE} is not a size; write a whole number and a unit, e.g. 512M or 2G"
+            )));
+        }
+        (None, _) => return Ok(crate::link::DEFAULT_MEMORY_BUDGET),
+    };
+    parse_size(&text).ok_or_else(|| {
+        UsageError(format!(
+            "{from} {text}: not a size; write a whole number and a unit, e.g. 512M or 2G (K, M and G are KiB, MiB and GiB)"
+        ))
+    })
+}
+
+/// A size as `--memory-budget` takes it: a whole number and a unit, K, M, G or T (powers of
+/// 1024, also written KB or KiB), more than 0. `None` otherwise (a bare number included: 512
+/// bytes is never what was meant).
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return None,
+    };
+    let bytes = number.checked_mul(1u64 << shift)?;
+    (bytes > 0).then_some(bytes)
+}
+
+/// A size in MiB (or KiB, below 1 MiB), for messages.
+fn format_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
+    }
 }
 
 /// A usage or configuration problem: exit code 2.
@@ -337,4 +396,20 @@ fn synth_exports(args: SynthArgs) -> Result<u8> {
     }
     info!("try: outcomes run {}", summary.pipeline.display());
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_need_a_unit_and_are_powers_of_1024() {
+        assert_eq!(parse_size("512M"), Some(512 << 20));
+        assert_eq!(parse_size(" 2g "), Some(2 << 30));
+        assert_eq!(parse_size("64KiB"), Some(64 << 10));
+        assert_eq!(parse_size("1 GB"), Some(1 << 30));
+        for bad in ["512", "", "M", "0M", "1.5G", "-1G", "12X", "99999999999T"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ use std::io;
 /// Every fault point, in the order a run passes them.
 pub const POINTS: &[&str] = &[
     "ingest-chunk",
+    "link-run",
     "parquet-write",
     "after-rejects",
     "after-cases-parquet",

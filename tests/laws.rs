@@ -103,7 +103,7 @@ proptest! {
             &|_: &InputFile, _: u64| {},
         )
         .unwrap();
-        let linked = link::dedupe(store, &ingested.files).unwrap();
+        let linked = link::dedupe(store, &ingested.files).unwrap().into_linked().unwrap();
         let accounts = linked.accounts();
         let cases = &linked.cases;
         let mut accepted = 0;

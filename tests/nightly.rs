@@ -13,8 +13,23 @@ fn binary() -> std::path::PathBuf {
 }
 
 fn spawn_run(dir: &Path, pipeline: &Path, out: &str, as_of: &str) -> Child {
-    Command::new(binary())
-        .current_dir(dir)
+    spawn_run_within(dir, pipeline, out, as_of, None)
+}
+
+/// `spawn_run` with a memory budget (`OUTCOMES_MEMORY_BUDGET`), the default when `None`.
+fn spawn_run_within(
+    dir: &Path,
+    pipeline: &Path,
+    out: &str,
+    as_of: &str,
+    budget: Option<&str>,
+) -> Child {
+    let mut cmd = Command::new(binary());
+    cmd.env_remove("OUTCOMES_MEMORY_BUDGET");
+    if let Some(budget) = budget {
+        cmd.env("OUTCOMES_MEMORY_BUDGET", budget);
+    }
+    cmd.current_dir(dir)
         .arg("run")
         .arg(pipeline)
         .args(["--out", out, "--as-of", as_of, "--quiet"])
@@ -103,16 +118,22 @@ fn if_changed_skips_a_run_with_nothing_new_and_runs_when_an_input_changes() {
     assert!(log.contains("changed; running"), "{log}");
 }
 
-/// A run with fault points set (`FAILPOINTS`, see src/fault.rs): its exit status and stderr.
+/// A run with fault points set (`FAILPOINTS`, see src/fault.rs) and the memory budget
+/// `budget` (the default when `None`): its exit status and stderr.
 fn run_with_faults(
     dir: &Path,
     pipeline: &Path,
     out: &str,
     as_of: &str,
     faults: &str,
+    budget: Option<&str>,
 ) -> std::process::Output {
-    Command::new(binary())
-        .current_dir(dir)
+    let mut cmd = Command::new(binary());
+    cmd.env_remove("OUTCOMES_MEMORY_BUDGET");
+    if let Some(budget) = budget {
+        cmd.env("OUTCOMES_MEMORY_BUDGET", budget);
+    }
+    cmd.current_dir(dir)
         .env("FAILPOINTS", faults)
         .arg("run")
         .arg(pipeline)
@@ -140,7 +161,16 @@ fn a_crash_at_any_fault_point_leaves_one_whole_set_of_outputs() {
         .unwrap();
     assert!(matches!(status.code(), Some(0) | Some(3)));
     assert_eq!(assert_whole(&out), "2025-06-30");
-    for point in outcomes::fault::POINTS {
+    // In memory, and with a budget so small that the cases are spilled in sorted runs (which a
+    // crash leaves in the staging folder too): `link-run` is passed only then.
+    let budgets = [None, Some("16K")];
+    let points = budgets.iter().flat_map(|budget| {
+        outcomes::fault::POINTS
+            .iter()
+            .filter(move |p| budget.is_some() || **p != "link-run")
+            .map(move |p| (*budget, *p))
+    });
+    for (budget, point) in points {
         // Abort there, as kill -9 would: no destructor runs, nothing is cleaned up.
         let crashed = run_with_faults(
             dir.path(),
@@ -148,6 +178,7 @@ fn a_crash_at_any_fault_point_leaves_one_whole_set_of_outputs() {
             "out",
             "2025-03-31",
             &format!("{point}=return"),
+            budget,
         );
         assert_eq!(
             crashed.status.code(),
@@ -156,14 +187,14 @@ fn a_crash_at_any_fault_point_leaves_one_whole_set_of_outputs() {
             String::from_utf8_lossy(&crashed.stderr)
         );
         let as_of = assert_whole(&out);
-        let swapped = matches!(*point, "after-swap" | "before-cleanup");
+        let swapped = matches!(point, "after-swap" | "before-cleanup");
         assert_eq!(
             as_of,
             if swapped { "2025-03-31" } else { "2025-06-30" },
             "{point}: the previous outputs before the swap, the new ones after it"
         );
         // The next run cleans up what the crashed one left and succeeds.
-        let status = spawn_run(dir.path(), &pipeline, "out", "2025-06-30")
+        let status = spawn_run_within(dir.path(), &pipeline, "out", "2025-06-30", budget)
             .wait()
             .unwrap();
         assert!(matches!(status.code(), Some(0) | Some(3)), "{point}");
@@ -185,11 +216,13 @@ fn a_full_disk_is_exit_1_with_a_message_that_says_so_and_the_previous_outputs_wh
         .wait()
         .unwrap();
     assert!(matches!(status.code(), Some(0) | Some(3)));
-    for point in [
-        "after-cases-parquet",
-        "after-report",
-        "after-manifest",
-        "before-swap",
+    for (point, budget) in [
+        ("link-run", Some("8K")),
+        ("after-cases-parquet", None),
+        ("after-cases-parquet", Some("8K")),
+        ("after-report", None),
+        ("after-manifest", None),
+        ("before-swap", None),
     ] {
         let full = run_with_faults(
             dir.path(),
@@ -197,11 +230,16 @@ fn a_full_disk_is_exit_1_with_a_message_that_says_so_and_the_previous_outputs_wh
             "out",
             "2025-03-31",
             &format!("{point}=return(enospc)"),
+            budget,
         );
         let err = String::from_utf8_lossy(&full.stderr);
         assert_eq!(full.status.code(), Some(1), "{point}: {err}");
         assert!(err.contains("No space left on device"), "{point}: {err}");
         assert!(err.contains("the disk is full"), "{point}: {err}");
+        if point == "link-run" {
+            assert!(err.contains(".links-00001.run"), "{err}");
+            assert!(err.contains("--memory-budget"), "{err}");
+        }
         assert_eq!(assert_whole(&out), "2025-06-30", "{point}");
         assert!(
             leftovers(dir.path()).is_empty(),

@@ -11,27 +11,30 @@ use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
 
 use super::console::{log_accounting, log_programmes, log_unmapped, progress_bar};
-use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit};
+use super::{CheckArgs, CommonArgs, RunArgs, UsageError, exit, format_size, memory_budget};
 use crate::config::{self, Lang, Pipeline};
 use crate::dates;
 use crate::disclosure::{self, QuasiClasses};
 use crate::fault;
 use crate::ingest::{self, DiscardRejects, InputFile};
-use crate::link::{self, CaseStore, Counts, Linked};
+use crate::link::{self, CaseStore, Counts, Deduped, LinkError, Linked, Places, Spilled};
 use crate::measures::programmes::{self, ProgrammeMatches};
 use crate::measures::{self, Membership, ProgrammeTable};
 use crate::output::{self, Freshness, Manifest, OutputDir, OutputEntry, RunIdentity, RunRecord};
 use crate::pseudonym::{Key, KeyError};
 use crate::report;
 
-/// What `run` and `check` share: the pipeline, its date and its key.
+/// What `run` and `check` share: the pipeline, its date, its key and the memory budget.
 struct Prepared {
     pipeline: Pipeline,
     as_of: NaiveDate,
     key: Key,
+    /// Bytes the accepted cases may take in memory before they are sorted on disk.
+    budget: u64,
 }
 
 fn prepare(common: &CommonArgs) -> Result<Prepared> {
+    let budget = memory_budget(common.memory_budget.as_deref())?;
     let pipeline = config::load(&common.pipeline)?;
     let as_of = match &common.as_of {
         Some(text) => config::parse_iso_date(text).ok_or_else(|| {
@@ -65,6 +68,7 @@ fn prepare(common: &CommonArgs) -> Result<Prepared> {
         pipeline,
         as_of,
         key,
+        budget,
     })
 }
 
@@ -99,15 +103,15 @@ fn over_reject_limit(pipeline: &Pipeline, per_source: &[Counts]) -> Vec<String> 
         .collect()
 }
 
-/// What ingest and linkage hand on: the kept cases, the files and office names, and every
-/// file's rows accounted for.
+/// What ingest and linkage hand on: the deduplicated cases (or the sorted runs to merge) and
+/// the files and office names.
 struct Read {
-    linked: Linked,
+    deduped: Deduped,
     ingested: ingest::Ingested,
-    accounts: Vec<Counts>,
 }
 
-/// Read, validate and pseudonymize every input into `store`, then deduplicate.
+/// Read, validate and pseudonymize every input into `store`, then deduplicate (in memory, or,
+/// when the store spilled its cases, ready to merge the runs).
 fn read_all(
     prepared: &Prepared,
     common: &CommonArgs,
@@ -134,38 +138,39 @@ fn read_all(
         bar.finish_and_clear();
     }
     let ingested = result?;
-    let linked = link::dedupe(store, &ingested.files).context("linking the cases")?;
-    let accounts = linked.accounts().to_vec();
-    Ok(Read {
-        linked,
-        ingested,
-        accounts,
-    })
+    let deduped = link::dedupe(store, &ingested.files).context("linking the cases")?;
+    if let Deduped::Spilled(spilled) = &deduped {
+        info!(
+            "the accepted cases take more than the memory budget ({}): sorted on disk in {} runs, merged by child",
+            format_size(prepared.budget),
+            spilled.runs()
+        );
+    }
+    Ok(Read { deduped, ingested })
 }
 
 pub(super) fn check(args: CheckArgs) -> Result<u8> {
     let prepared = prepare(&args.common)?;
-    let Read {
-        linked,
-        ingested,
-        accounts,
-    } = read_all(
+    // Runs spilled past the budget go to a temporary folder: `check` has no staging folder.
+    let store = CaseStore::links_only().spill_over(prepared.budget, None);
+    let Read { deduped, ingested } = read_all(
         &prepared,
         &args.common,
-        store_for(&prepared.pipeline, CaseStore::links_only()),
+        store_for(&prepared.pipeline, store),
         &mut DiscardRejects,
     )?;
-    let per_source =
-        Counts::per_source(&ingested.files, &accounts, prepared.pipeline.sources.len());
+    let linked = deduped.into_linked().context("linking the cases")?;
+    let accounts = linked.accounts();
+    let per_source = Counts::per_source(&ingested.files, accounts, prepared.pipeline.sources.len());
     let over = over_reject_limit(&prepared.pipeline, &per_source);
     log_accounting(&prepared.pipeline, &ingested.files, &per_source, &over);
     info!(
         "{} files checked, {} cases after deduplication; nothing was written",
         ingested.files.len(),
-        linked.cases.len()
+        linked.kept_count()
     );
     log_unmapped(&prepared.pipeline, &ingested.unmapped);
-    if let Some((_, matched)) = programme_membership(&prepared.pipeline, &linked, &ingested) {
+    if let Some(matched) = programme_matches(&prepared.pipeline, &linked, &ingested) {
         log_programmes(&prepared.pipeline, &matched);
     }
     Ok(if over.is_empty() {
@@ -184,31 +189,43 @@ fn store_for(pipeline: &Pipeline, store: CaseStore) -> CaseStore {
     }
 }
 
-/// The programmes' classes of members, and how many kept cases each programme and each name
-/// it lists matched; `None` without programmes.
-fn programme_membership(
+/// The programmes' classes of members (from the places of the accepted cases); `None`
+/// without programmes.
+fn programme_classes(
     pipeline: &Pipeline,
-    linked: &Linked,
+    places: Option<&Places>,
     ingested: &ingest::Ingested,
-) -> Option<(Membership, Vec<ProgrammeMatches>)> {
-    let places = linked.places()?;
+) -> Option<Membership> {
+    let places = places.filter(|_| !pipeline.programmes.is_empty())?;
     let source_of_file: Vec<usize> = ingested.files.iter().map(|f| f.source).collect();
-    let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
-    let membership = Membership::new(
+    Some(Membership::new(
         &pipeline.programmes,
         places.places(),
         &ingested.offices,
         &source_of_file,
-    );
-    let matched = programmes::matches(
+    ))
+}
+
+/// How many kept cases each programme and each name it lists matched; `None` without
+/// programmes.
+fn programme_matches(
+    pipeline: &Pipeline,
+    linked: &Linked,
+    ingested: &ingest::Ingested,
+) -> Option<Vec<ProgrammeMatches>> {
+    let places = linked
+        .places()
+        .filter(|_| !pipeline.programmes.is_empty())?;
+    let source_of_file: Vec<usize> = ingested.files.iter().map(|f| f.source).collect();
+    let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
+    Some(programmes::matches(
         &pipeline.programmes,
         &source_names,
-        &linked.cases,
-        places,
+        places.places(),
+        linked.kept_per_place(),
         &ingested.offices,
         &source_of_file,
-    );
-    Some((membership, matched))
+    ))
 }
 
 /// Whether the last successful run in `out` made its outputs from what this run would read
@@ -254,7 +271,7 @@ fn warn_if_key_changed(out: &OutputDir, fingerprint: &str) -> Option<String> {
     Some(previous)
 }
 
-/// What the measures and `cases.parquet`, computed side by side, hand on.
+/// What the measures and `cases.parquet` hand on.
 struct MeasuredAndWritten {
     rates: Vec<measures::RateRow>,
     /// The reconciliation with the published national figures (SPEC §11).
@@ -263,74 +280,110 @@ struct MeasuredAndWritten {
     programmes: Option<ProgrammeTable>,
     classes: QuasiClasses,
     cases_entry: OutputEntry,
-    cases_kept: usize,
-    rates_time: Duration,
     cases_time: Duration,
 }
 
-/// The measures and `cases.parquet` need nothing from each other: compute them side by side.
-/// The measures own the link cases and free them (a third of the memory) when done.
+/// The kept cases in link cases per batch the merge hands to the measures: whole children, 16
+/// MiB (24 with place tags) a batch, two or three batches alive at a time.
+const MERGE_BATCH_CASES: usize = 1 << 19;
+
+/// Merge the spilled runs, deduplicating, and measure the kept cases as they come: the measures
+/// see the same cases in the same order as without a spill.
+fn merge_and_measure(
+    spilled: Spilled,
+    pipeline: &Pipeline,
+    membership: Option<&Membership>,
+    as_of: NaiveDate,
+) -> Result<(Linked, measures::Measured)> {
+    let programmes = membership.map(|m| (pipeline.programmes.as_slice(), m));
+    let mut stream = measures::MeasureStream::new(spilled.span(), &pipeline.success, programmes);
+    let linked = spilled
+        .merge(MERGE_BATCH_CASES, |cases, tags| {
+            stream.add(cases, tags);
+            Ok::<_, LinkError>(())
+        })
+        .context("linking the cases")?;
+    let measured = stream.finish(dates::to_day(as_of), &pipeline.published);
+    Ok((linked, measured))
+}
+
+/// Write `cases.parquet` from the kept cases' full records, counting the quasi-identifier
+/// classes on the way.
+fn write_cases(
+    linked: &Linked,
+    ingested: &ingest::Ingested,
+    staging: &Path,
+) -> Result<(QuasiClasses, OutputEntry, Duration)> {
+    let started = Instant::now();
+    let mut classes = QuasiClasses::default();
+    let mut writer = output::CasesWriter::create(
+        &staging.join("cases.parquet"),
+        &ingested.offices,
+        &ingested.files,
+    )?;
+    linked.for_each_kept(output::CASES_BATCH_ROWS, |batch| -> Result<()> {
+        classes.count(batch);
+        Ok(writer.write(batch)?)
+    })?;
+    let entry = writer.finish()?;
+    fault::point("after-cases-parquet").context("writing cases.parquet")?;
+    Ok((classes, entry, started.elapsed()))
+}
+
+/// The measures and `cases.parquet`. Kept cases in memory: they need nothing from each other,
+/// so they are computed side by side, and the measures free the link cases (a third of the
+/// memory) when done. After a spill the measures were counted during the merge (`measured`):
+/// only `cases.parquet` is left, as it needs the whole kept set.
 fn measure_and_write_cases(
     mut linked: Linked,
+    measured: Option<(measures::Measured, Duration)>,
     ingested: &ingest::Ingested,
     pipeline: &Pipeline,
     membership: Option<&Membership>,
     as_of: NaiveDate,
     staging: &Path,
-) -> Result<MeasuredAndWritten> {
-    let as_of = dates::to_day(as_of);
-    let links = std::mem::take(&mut linked.cases);
-    let cases_kept = links.len();
-    let linked = &linked;
-    let ((measured, rates_time), written) = rayon::join(
-        move || {
-            let started = Instant::now();
-            let programmes_input = match (membership, linked.places()) {
-                (Some(membership), Some(places)) => Some(measures::ProgrammesInput {
-                    programmes: &pipeline.programmes,
-                    membership,
-                    places,
-                }),
-                _ => None,
-            };
-            let measured = measures::compute_all(
-                &links,
-                &pipeline.success,
-                as_of,
-                &pipeline.published,
-                programmes_input,
-            );
-            drop(links);
-            (measured, started.elapsed())
-        },
-        || -> Result<(QuasiClasses, OutputEntry, Duration)> {
-            let started = Instant::now();
-            let mut classes = QuasiClasses::default();
-            let mut writer = output::CasesWriter::create(
-                &staging.join("cases.parquet"),
-                &ingested.offices,
-                &ingested.files,
-            )?;
-            linked.for_each_kept(output::CASES_BATCH_ROWS, |batch| -> Result<()> {
-                classes.count(batch);
-                Ok(writer.write(batch)?)
-            })?;
-            let entry = writer.finish()?;
-            fault::point("after-cases-parquet").context("writing cases.parquet")?;
-            Ok((classes, entry, started.elapsed()))
-        },
-    );
+) -> Result<(MeasuredAndWritten, Duration)> {
+    let ((measured, rates_time), written) = match measured {
+        Some(measured) => (measured, write_cases(&linked, ingested, staging)),
+        None => {
+            let as_of = dates::to_day(as_of);
+            let links = std::mem::take(&mut linked.cases);
+            let linked = &linked;
+            rayon::join(
+                move || {
+                    let started = Instant::now();
+                    let programmes_input = match (membership, linked.places()) {
+                        (Some(membership), Some(places)) => Some(measures::ProgrammesInput {
+                            programmes: &pipeline.programmes,
+                            membership,
+                            places,
+                        }),
+                        _ => None,
+                    };
+                    let measured = measures::compute_all(
+                        &links,
+                        &pipeline.success,
+                        as_of,
+                        &pipeline.published,
+                        programmes_input,
+                    );
+                    drop(links);
+                    (measured, started.elapsed())
+                },
+                || write_cases(linked, ingested, staging),
+            )
+        }
+    };
     let (classes, cases_entry, cases_time) = written?;
-    Ok(MeasuredAndWritten {
+    let out = MeasuredAndWritten {
         rates: measured.rates,
         reconciliation: measured.reconciliation,
         programmes: measured.programmes,
         classes,
         cases_entry,
-        cases_kept,
-        rates_time,
         cases_time,
-    })
+    };
+    Ok((out, rates_time))
 }
 
 /// `outcomes run`: the stages in order, each writing into the staging folder, which is
@@ -354,46 +407,61 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let previous_fingerprint = warn_if_key_changed(&out, &fingerprint);
 
     // Ingest and link. The full cases wait in a scratch file in the staging folder (removed
-    // before publishing); only 32 bytes a case stay in memory.
+    // before publishing); only 32 bytes a case stay in memory, up to the budget, past which
+    // they are sorted into run files beside it (removed once merged).
     let stage = Instant::now();
     let mut rejects = output::RejectsWriter::create(&out.staging().join("rejects.csv"))?;
     let scratch = out.staging().join(".cases.scratch");
     let store = CaseStore::with_scratch_file(&scratch)
         .with_context(|| format!("creating {}", scratch.display()))?;
-    let store = store_for(pipeline, store);
-    let Read {
-        linked,
-        ingested,
-        accounts,
-    } = read_all(&prepared, &args.common, store, &mut rejects)?;
+    let store = store_for(pipeline, store).spill_over(prepared.budget, Some(out.staging()));
+    let Read { deduped, ingested } = read_all(&prepared, &args.common, store, &mut rejects)?;
     let rejects_entry = rejects.finish()?;
     fault::point("after-rejects").context("writing rejects.csv")?;
     let read_time = stage.elapsed();
+    let membership = programme_classes(pipeline, deduped.places(), &ingested);
+
+    // After a spill, the runs are merged and measured now: only then are the duplicates, and
+    // so the accounting, known.
+    let stage = Instant::now();
+    let (linked, measured) = match deduped {
+        Deduped::InMemory(linked) => (linked, None),
+        Deduped::Spilled(spilled) => {
+            let (linked, measured) =
+                merge_and_measure(spilled, pipeline, membership.as_ref(), prepared.as_of)?;
+            (linked, Some((measured, stage.elapsed())))
+        }
+    };
+    let merge_time = stage.elapsed();
+    let accounts = linked.accounts().to_vec();
+    let cases_kept = linked.kept_count();
     let per_source = Counts::per_source(&ingested.files, &accounts, pipeline.sources.len());
     let over = over_reject_limit(pipeline, &per_source);
     log_accounting(pipeline, &ingested.files, &per_source, &over);
-    let membership = programme_membership(pipeline, &linked, &ingested);
-    if let Some((_, matched)) = &membership {
-        log_programmes(pipeline, matched);
-        refuse_empty_programmes(pipeline, matched)?;
+    if let Some(matched) = programme_matches(pipeline, &linked, &ingested) {
+        log_programmes(pipeline, &matched);
+        refuse_empty_programmes(pipeline, &matched)?;
     }
 
-    // Measures, beside cases.parquet.
+    // Measures beside cases.parquet (or, after a merge, cases.parquet alone).
+    let merged = measured.is_some();
     let stage = Instant::now();
-    let MeasuredAndWritten {
-        mut rates,
-        mut reconciliation,
-        programmes,
-        classes,
-        cases_entry,
-        cases_kept,
+    let (
+        MeasuredAndWritten {
+            mut rates,
+            mut reconciliation,
+            programmes,
+            classes,
+            cases_entry,
+            cases_time,
+        },
         rates_time,
-        cases_time,
-    } = measure_and_write_cases(
+    ) = measure_and_write_cases(
         linked,
+        measured,
         &ingested,
         pipeline,
-        membership.as_ref().map(|(m, _)| m),
+        membership.as_ref(),
         prepared.as_of,
         out.staging(),
     )?;
@@ -496,16 +564,28 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     fault::point("after-manifest").context("writing manifest.json")?;
     let target = out.target().to_path_buf();
     out.publish()?;
+    let timing = if merged {
+        format!(
+            "reading {:.1}s; merging the sorted runs and measuring {:.1}s; cases.parquet {:.1}s",
+            read_time.as_secs_f64(),
+            merge_time.as_secs_f64(),
+            cases_time.as_secs_f64()
+        )
+    } else {
+        format!(
+            "reading {:.1}s; then side by side {:.1}s: cases.parquet {:.1}s, measures {:.1}s",
+            read_time.as_secs_f64(),
+            write_time.as_secs_f64(),
+            cases_time.as_secs_f64(),
+            rates_time.as_secs_f64()
+        )
+    };
     info!(
-        "{} cases from {} files written to {} in {:.1}s (reading {:.1}s; then side by side {:.1}s: cases.parquet {:.1}s, measures {:.1}s)",
+        "{} cases from {} files written to {} in {:.1}s ({timing})",
         cases_kept,
         ingested.files.len(),
         target.display(),
         clock.elapsed().as_secs_f64(),
-        read_time.as_secs_f64(),
-        write_time.as_secs_f64(),
-        cases_time.as_secs_f64(),
-        rates_time.as_secs_f64()
     );
     log_unmapped(pipeline, &ingested.unmapped);
     Ok(exit_status)

@@ -19,15 +19,26 @@ pub struct Place {
     pub municipality: Option<u16>,
 }
 
-/// The place and tie rank of every accepted case, by ordinal.
+/// One case's place (an index into `Places::places`) and tie rank: what travels beside a link
+/// case through the spilled runs and the merge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlaceTag {
+    pub place: u32,
+    pub rank: u64,
+}
+
+/// The distinct places, and the place and tie rank of the accepted cases held in memory, by
+/// ordinal: every case's when nothing was spilled, else those since the last spill.
 #[derive(Debug, Default)]
 pub struct Places {
     places: Vec<Place>,
     index: HashMap<Place, u32>,
-    /// The place of each accepted case, by ordinal.
+    /// The ordinal of the first case in `of_case` and `rank`.
+    first: u32,
+    /// The place of each case, by ordinal − `first`.
     of_case: Vec<u32>,
-    /// Each accepted case's rank among a child's cases that tie on a date (SPEC §4: "ties are
-    /// broken by the case pseudonym"), by ordinal.
+    /// Each case's rank among a child's cases that tie on a date (SPEC §4: "ties are broken by
+    /// the case pseudonym"), by ordinal − `first`.
     rank: Vec<u64>,
 }
 
@@ -51,19 +62,33 @@ impl Places {
         self.rank.push(case_rank(case.case.as_ref()));
     }
 
-    /// The distinct places, indexed by `place_of`'s values.
+    /// Forget the cases held so far (they were spilled with their tags): the next case
+    /// recorded has ordinal `next`.
+    pub(super) fn forget_cases(&mut self, next: u32) {
+        self.first = next;
+        self.of_case.clear();
+        self.rank.clear();
+    }
+
+    /// Forget the cases held, and free their memory: every case is spilled.
+    pub(super) fn free_cases(&mut self) {
+        self.of_case = Vec::new();
+        self.rank = Vec::new();
+    }
+
+    /// The distinct places, indexed by `PlaceTag::place`.
     pub fn places(&self) -> &[Place] {
         &self.places
     }
 
-    /// The place of the accepted case with ordinal `ordinal`.
-    pub fn place_of(&self, ordinal: u32) -> u32 {
-        self.of_case[ordinal as usize]
-    }
-
-    /// The tie rank of the accepted case with ordinal `ordinal`.
-    pub fn rank_of(&self, ordinal: u32) -> u64 {
-        self.rank[ordinal as usize]
+    /// The place and tie rank of the case with ordinal `ordinal`, which must be held (every
+    /// case is when the store did not spill).
+    pub fn tag_of(&self, ordinal: u32) -> PlaceTag {
+        let i = (ordinal - self.first) as usize;
+        PlaceTag {
+            place: self.of_case[i],
+            rank: self.rank[i],
+        }
     }
 }
 

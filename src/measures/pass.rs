@@ -44,19 +44,19 @@ impl ChildState {
 }
 
 /// Everything one child's cases (sorted by case type, then opened) add to the counts.
-/// `last_year`: the table's last year, to which open cases count as open; `classes`: each
-/// case's programme class, when the pipeline has programmes.
+/// `last_year`: the table's last year, to which open cases count as open; `classes`: the
+/// programme class of each of `cases`, when the pipeline has programmes.
 pub(super) fn tally_child(
     cases: &[LinkCase],
     success: &SuccessSets,
     last_year: i32,
-    classes: Option<&CaseClasses>,
+    classes: Option<CaseClasses>,
     out: &mut PassTally,
     child: &mut ChildState,
 ) {
     child.start_child();
-    for c in cases {
-        let case = CaseFacts::of(c, classes);
+    for (i, c) in cases.iter().enumerate() {
+        let case = CaseFacts::of(c, classes.map_or((0, 0), |t| t.of(i, c.ordinal)));
         out.quantities.record(&case, success);
         prevention_closed(&case, success, out);
         reintegration_closed(&case, success, out);
@@ -80,7 +80,7 @@ pub(super) struct PassTally {
 }
 
 impl PassTally {
-    fn merge(self, other: PassTally) -> PassTally {
+    pub(super) fn merge(self, other: PassTally) -> PassTally {
         PassTally {
             rates: self.rates.merge(other.rates),
             quantities: self.quantities.merge(other.quantities),
@@ -110,7 +110,7 @@ pub(super) struct TallyShape {
 }
 
 impl TallyShape {
-    fn empty(&self) -> PassTally {
+    pub(super) fn empty(&self) -> PassTally {
         PassTally {
             rates: Tally::new(self.first_year, self.last_year, self.regions),
             quantities: QuantityTally::new(self.first_year, self.last_year),
@@ -122,21 +122,26 @@ impl TallyShape {
 }
 
 /// Count every child of `cases` (sorted by child) into tallies of `shape`: the cases are cut
-/// into runs of whole children, tallied in parallel and the tallies summed.
+/// into runs of whole children, tallied in parallel and the tallies summed. `classes`: the
+/// programme class of each of `cases`, when the pipeline has programmes.
 pub(super) fn tally_all(
     cases: &[LinkCase],
     success: &SuccessSets,
     shape: &TallyShape,
-    classes: Option<&CaseClasses>,
+    classes: Option<CaseClasses>,
 ) -> PassTally {
     child_runs(cases)
         .par_windows(2)
         .map(|w| {
             let mut tally = shape.empty();
             let mut child = ChildState::new();
+            let mut start = w[0];
             for cases in cases[w[0]..w[1]].chunk_by(|a, b| a.child == b.child) {
+                let end = start + cases.len();
+                let classes = classes.map(|t| t.part(start, end));
                 let last_year = shape.last_year;
                 tally_child(cases, success, last_year, classes, &mut tally, &mut child);
+                start = end;
             }
             tally
         })

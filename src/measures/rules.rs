@@ -3,7 +3,6 @@
 //! counting a case in its region and the country. No measure is defined here.
 
 use super::catalogue::Measure;
-use super::programmes::CaseClasses;
 use super::tally::{Count, Decider, Scope};
 use crate::dates;
 use crate::link::LinkCase;
@@ -31,9 +30,10 @@ pub(super) struct CaseFacts {
 }
 
 impl CaseFacts {
-    pub fn of(c: &LinkCase, classes: Option<&CaseClasses>) -> CaseFacts {
+    /// `c` with its programme class and tie rank (`CaseClasses::of`; (0, 0) without
+    /// programmes).
+    pub fn of(c: &LinkCase, (class, rank): (u16, u64)) -> CaseFacts {
         let closed = c.closed();
-        let (class, rank) = classes.map_or((0, 0), |t| t.of(c.ordinal));
         CaseFacts {
             case_type: c.case_type,
             region: c.region,

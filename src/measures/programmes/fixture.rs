@@ -129,9 +129,45 @@ impl World {
     }
 
     /// The rates table and programme rows before disclosure control, as of `as_of`, computed
-    /// the way a run computes them.
+    /// the way a run computes them. Also computed as a run that spilled its cases in runs of
+    /// three does (merged and measured in batches of about two): the same rows, or a panic.
     pub fn measure(&self, programmes: &[Programme], as_of: &str) -> (Vec<RateRow>, ProgrammeTable) {
+        let (memory, streamed) = (self.measured(programmes, as_of, None), {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            self.measured(programmes, as_of, Some(dir.path()))
+        });
+        assert_eq!(memory.rates, streamed.rates, "spilled and in memory");
+        assert_eq!(memory.reconciliation, streamed.reconciliation);
+        let (memory_rows, streamed_rows) = (
+            &memory
+                .programmes
+                .as_ref()
+                .expect("programmes were given")
+                .rows,
+            &streamed
+                .programmes
+                .as_ref()
+                .expect("programmes were given")
+                .rows,
+        );
+        assert_eq!(memory_rows, streamed_rows, "spilled and in memory");
+        (
+            memory.rates,
+            memory.programmes.expect("programmes were given"),
+        )
+    }
+
+    /// The measures, with the cases spilled into `spill` (in runs of three) when given.
+    fn measured(
+        &self,
+        programmes: &[Programme],
+        as_of: &str,
+        spill: Option<&std::path::Path>,
+    ) -> measures::Measured {
         let mut store = CaseStore::in_memory().track_places();
+        if let Some(folder) = spill {
+            store = store.spill_over(3 * 44, Some(folder));
+        }
         for case in &self.cases {
             store
                 .accept(*case)
@@ -148,24 +184,34 @@ impl World {
             rows_rejected: 0,
             reject_counts: Default::default(),
         };
-        let linked = link::dedupe(store, &[file]).expect("the fixture links");
-        let places = linked.places().expect("the store tracked places");
+        let success = SuccessSets::default();
+        let published = crate::config::PublishedTable::shipped();
+        let deduped = link::dedupe(store, &[file]).expect("the fixture links");
+        let places = deduped.places().expect("the store tracked places");
         let membership = Membership::new(programmes, places.places(), &self.offices, &[0]);
-        let input = ProgrammesInput {
-            programmes,
-            membership: &membership,
-            places,
-        };
-        let measured = measures::compute_all(
-            &linked.cases,
-            &SuccessSets::default(),
-            day(as_of),
-            &crate::config::PublishedTable::shipped(),
-            Some(input),
-        );
-        (
-            measured.rates,
-            measured.programmes.expect("programmes were given"),
-        )
+        match deduped {
+            link::Deduped::InMemory(linked) => {
+                let input = ProgrammesInput {
+                    programmes,
+                    membership: &membership,
+                    places: linked.places().expect("the store tracked places"),
+                };
+                measures::compute_all(&linked.cases, &success, day(as_of), &published, Some(input))
+            }
+            link::Deduped::Spilled(spilled) => {
+                let mut stream = measures::MeasureStream::new(
+                    spilled.span(),
+                    &success,
+                    Some((programmes, &membership)),
+                );
+                spilled
+                    .merge(2, |cases, tags| -> Result<(), link::LinkError> {
+                        stream.add(cases, tags);
+                        Ok(())
+                    })
+                    .expect("the fixture merges");
+                stream.finish(day(as_of), &published)
+            }
+        }
     }
 }

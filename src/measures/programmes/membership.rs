@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::config::Programme;
-use crate::link::{LinkCase, Place, Places};
+use crate::link::{Place, PlaceTag, Places};
 use crate::reference::{self, lookup_key};
 
 /// The programme classes of a run: class 0 is "in no programme".
@@ -73,26 +73,61 @@ impl Membership {
         self.masks[usize::from(class)]
     }
 
-    /// The per-case lookup the pass uses.
+    /// The per-case lookup the pass uses, for cases held in memory with their places.
     pub fn case_classes<'a>(&'a self, places: &'a Places) -> CaseClasses<'a> {
         CaseClasses {
-            places,
+            tags: CaseTags::ByOrdinal(places),
+            class_of_place: &self.class_of_place,
+        }
+    }
+
+    /// The per-case lookup the pass uses, for a batch of merged cases whose tags come beside
+    /// them, one a case in the same order.
+    pub fn classes_beside<'a>(&'a self, tags: &'a [PlaceTag]) -> CaseClasses<'a> {
+        CaseClasses {
+            tags: CaseTags::Beside(tags),
             class_of_place: &self.class_of_place,
         }
     }
 }
 
-/// Each case's class and tie rank, by ordinal, as the pass reads them.
+/// Each case's class and tie rank, as the pass reads them.
+#[derive(Clone, Copy)]
 pub struct CaseClasses<'a> {
-    places: &'a Places,
+    tags: CaseTags<'a>,
     class_of_place: &'a [u16],
 }
 
-impl CaseClasses<'_> {
-    /// The class and tie rank of the case with ordinal `ordinal`.
-    pub fn of(&self, ordinal: u32) -> (u16, u64) {
-        let place = self.places.place_of(ordinal) as usize;
-        (self.class_of_place[place], self.places.rank_of(ordinal))
+/// Where a case's place and tie rank are found.
+#[derive(Clone, Copy)]
+enum CaseTags<'a> {
+    /// By the case's ordinal: every case's place is in memory.
+    ByOrdinal(&'a Places),
+    /// Beside the cases: the `i`th tag is the `i`th case's.
+    Beside(&'a [PlaceTag]),
+}
+
+impl<'a> CaseClasses<'a> {
+    /// The class and tie rank of the case with ordinal `ordinal`, the `at`th of the cases
+    /// this lookup was made (or cut, `part`) for.
+    pub fn of(&self, at: usize, ordinal: u32) -> (u16, u64) {
+        let tag = match self.tags {
+            CaseTags::ByOrdinal(places) => places.tag_of(ordinal),
+            CaseTags::Beside(tags) => tags[at],
+        };
+        (self.class_of_place[tag.place as usize], tag.rank)
+    }
+
+    /// The lookup for the cases `from..to` of those it was made for.
+    pub fn part(&self, from: usize, to: usize) -> CaseClasses<'a> {
+        let tags = match self.tags {
+            CaseTags::ByOrdinal(places) => CaseTags::ByOrdinal(places),
+            CaseTags::Beside(tags) => CaseTags::Beside(&tags[from..to]),
+        };
+        CaseClasses {
+            tags,
+            class_of_place: self.class_of_place,
+        }
     }
 }
 
@@ -113,30 +148,26 @@ pub struct ProgrammeMatches {
     pub listed: Vec<ListedMatch>,
 }
 
-/// Count, for each programme, the kept `cases` it matched, in all and by listed name.
+/// Count, for each programme, the kept cases it matched, in all and by listed name, from the
+/// kept cases of each place (`per_place[i]`: those of `places[i]`, `link::Linked::kept_per_place`).
 pub fn matches(
     programmes: &[Programme],
     source_names: &[&str],
-    cases: &[LinkCase],
-    places: &Places,
+    places: &[Place],
+    per_place: &[u64],
     offices: &[String],
     source_of_file: &[usize],
 ) -> Vec<ProgrammeMatches> {
-    let mut per_place = vec![0u64; places.places().len()];
-    for c in cases {
-        per_place[places.place_of(c.ordinal) as usize] += 1;
-    }
     let office_key: Vec<String> = offices.iter().map(|o| lookup_key(o)).collect();
-    let membership = Membership::new(programmes, places.places(), offices, source_of_file);
+    let membership = Membership::new(programmes, places, offices, source_of_file);
     programmes
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let count = |test: &dyn Fn(&Place) -> bool| -> u64 {
                 places
-                    .places()
                     .iter()
-                    .zip(&per_place)
+                    .zip(per_place)
                     .filter(|(place, _)| test(place))
                     .map(|(_, n)| *n)
                     .sum()
@@ -173,9 +204,8 @@ pub fn matches(
                 });
             }
             let cases = places
-                .places()
                 .iter()
-                .zip(&per_place)
+                .zip(per_place)
                 .enumerate()
                 .filter(|(j, _)| membership.mask(membership.class_of_place[*j]) & (1 << i) != 0)
                 .map(|(_, (_, n))| *n)
