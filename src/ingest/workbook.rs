@@ -28,6 +28,13 @@ use crate::reference::lookup_key;
 /// bigger export is to be saved as CSV, which has no limit.
 pub const MAX_WORKBOOK_BYTES: usize = 100 << 20;
 
+/// The most an `.xlsx` or `.ods` (a ZIP archive) may unpack to, by what its parts declare: 1 GB,
+/// about ten times `MAX_WORKBOOK_BYTES`, as sheet XML packs. More is a ZIP bomb, not an export.
+pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;
+
+/// Excel's most columns: a cell further right (only a hand-made file has one) is not read.
+const MAX_COLUMNS: u32 = 16_384;
+
 /// An opened workbook: its chosen sheet, ready to be read row by row.
 pub struct Workbook {
     pub format: WorkbookFormat,
@@ -205,6 +212,19 @@ pub(super) fn open<R: Read>(
         kind: format.describe(),
         why,
     };
+    if format != WorkbookFormat::Xls {
+        match unpacked_size(&head) {
+            Some(size) if size <= MAX_UNPACKED_BYTES => {}
+            Some(_) => {
+                return Err(IngestError::WorkbookTooLarge {
+                    path: path.to_path_buf(),
+                    kind: format.describe(),
+                    limit: format!("{} unpacked", bound_text(MAX_UNPACKED_BYTES as usize)),
+                });
+            }
+            None => return Err(unreadable(DAMAGED)),
+        }
+    }
     let parsed = catch_unwind(AssertUnwindSafe(|| {
         let cursor = Cursor::new(head);
         match format {
@@ -241,6 +261,16 @@ pub(super) fn open<R: Read>(
         sha256,
         inner,
     })
+}
+
+/// What the parts of a ZIP archive declare they unpack to; `None` when it is not a ZIP archive.
+fn unpacked_size(bytes: &[u8]) -> Option<u64> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        total = total.saturating_add(archive.by_index_raw(i).ok()?.size());
+    }
+    Some(total)
 }
 
 /// Why a workbook could not be opened: in words of ours, or an error of ours.
@@ -324,8 +354,8 @@ pub(super) fn quoted_list(names: &[String]) -> String {
 
 impl Workbook {
     /// Call `on_row` with every row of the sheet that has a cell, in order: its number (1-based,
-    /// as Excel shows it) and its cells (0-based column, value), columns ascending; stop when it
-    /// returns `false`.
+    /// as Excel shows it) and its cells (0-based column, value, left of `MAX_COLUMNS`), columns
+    /// ascending; stop when it returns `false`.
     pub(super) fn rows(
         &mut self,
         path: &Path,
@@ -345,7 +375,10 @@ impl Workbook {
                 for (i, row) in range.rows().enumerate() {
                     cells.clear();
                     cells.extend(row.iter().enumerate().filter_map(|(j, d)| {
-                        Cell::of_data(d).map(|c| (col0.saturating_add(j as u32), c))
+                        let col = col0.saturating_add(j as u32);
+                        (col < MAX_COLUMNS)
+                            .then(|| Cell::of_data(d).map(|c| (col, c)))
+                            .flatten()
                     }));
                     if !cells.is_empty()
                         && !on_row(row0.saturating_add(i as u32).saturating_add(1), &cells)?
@@ -406,7 +439,7 @@ fn xlsx_rows(
             _ => {}
         }
         row = Some(r);
-        if !matches!(cell.get_value(), DataRef::Empty) {
+        if c < MAX_COLUMNS && !matches!(cell.get_value(), DataRef::Empty) {
             held.push((c, cell.get_value().clone()));
         }
     }
