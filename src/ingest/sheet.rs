@@ -272,3 +272,64 @@ fn merge_batch(
     batch.clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan of four columns: text, ЕГН as numbers, unmapped, text.
+    fn plan() -> Plan {
+        Plan {
+            columns: vec![Some(false), Some(true), None, Some(false)],
+        }
+    }
+
+    fn fields(row: &SheetRow) -> Vec<&str> {
+        let mut start = 0;
+        row.ends
+            .iter()
+            .map(|end| {
+                let field = &row.data[start..*end];
+                start = *end;
+                field
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_row_holds_the_mapped_cells_of_the_header_s_width() {
+        let cells = [
+            (0, Cell::Text("a")),
+            (1, Cell::Float(541150002.0)),
+            (2, Cell::Text("a name, never read")),
+            (3, Cell::Int(7)),
+            (9, Cell::Text("right of the header")),
+        ];
+        let row = plan().row(12, &cells, 1 << 20).unwrap();
+        assert_eq!(row.number, 12);
+        assert_eq!(fields(&row), ["a", "0541150002", "", "7"]);
+        assert!(row.dates.is_empty() && !row.too_long);
+        let record = row.record(10);
+        assert_eq!(record.newlines_before, 1);
+        assert_eq!(record.len(), 4);
+    }
+
+    #[test]
+    fn an_empty_row_is_a_blank_line_and_a_long_one_too_long() {
+        let blank = [
+            (0, Cell::Text("  ")),
+            (7, Cell::Text("right of the header")),
+        ];
+        assert!(plan().row(3, &blank, 1 << 20).is_none());
+        // Only an unmapped cell: a row (rejected later, like a CSV line of empty fields).
+        let unmapped = [(2, Cell::Text("note"))];
+        assert_eq!(
+            fields(&plan().row(3, &unmapped, 1 << 20).unwrap()),
+            ["", "", "", ""]
+        );
+        let text = "x".repeat(100);
+        let long = [(0, Cell::Text(&text))];
+        let row = plan().row(4, &long, 64).unwrap();
+        assert!(row.too_long && row.ends.is_empty());
+    }
+}
