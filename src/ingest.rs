@@ -51,7 +51,7 @@ pub use reject::{DiscardRejects, RejectReason, RejectSink, RowReject, reject_sum
 pub use sample::{Sample, SampledWorkbook, sample_file};
 pub use source::{Decoding, list_files, sniff_delimiter, sniff_encoding};
 pub use unmapped::{Distinct, Listing, NotLabels, UnmappedColumn};
-pub use workbook::MAX_WORKBOOK_BYTES;
+pub use workbook::{MAX_WHOLE_WORKBOOK_BYTES, MAX_WORKBOOK_BYTES};
 
 use crate::config::{Field, Pipeline};
 use crate::model::{Case, Day};

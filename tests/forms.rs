@@ -438,6 +438,17 @@ fn a_workbook_over_the_limit_is_refused_before_it_is_parsed() {
         "{stderr}"
     );
     assert!(stderr.contains("CSV UTF-8"), "{stderr}");
+    // An .xls or .ods is held whole by calamine: a lower limit.
+    let mut bytes = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    bytes.resize(outcomes::ingest::MAX_WHOLE_WORKBOOK_BYTES + 1, 0);
+    let (code, stderr) = run_on("big.xls", &bytes);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "big.xls: this is an Excel 97\u{2013}2003 workbook (.xls) of more than 30 MB"
+        ),
+        "{stderr}"
+    );
 }
 
 /// The fixture exports of `tests/fixtures/workbooks`: one synthetic office file as CSV

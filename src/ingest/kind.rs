@@ -101,16 +101,38 @@ pub fn sniff(head: &[u8]) -> Kind {
     Kind::Text
 }
 
-/// A ZIP archive's kind, from the names of the first entries (which come first in the file).
+/// A ZIP archive's kind, from the names of the first entries (which come first in the file; the
+/// entries after a compressed one cannot be told apart from its data, which may hold anything).
+/// An OpenDocument file starts with its `mimetype` entry, stored as it is (the standard says so).
 fn zip_kind(head: &[u8]) -> Kind {
-    if contains(head, b"xl/workbook.bin") {
+    let first_name = head
+        .get(26..28)
+        .map(|n| u16::from_le_bytes([n[0], n[1]]) as usize)
+        .and_then(|len| head.get(30..30 + len));
+    if first_name == Some(b"mimetype") {
+        let rest = &head[38.min(head.len())..head.len().min(200)];
+        return if contains(rest, b"opendocument.spreadsheet") {
+            Kind::Workbook(WorkbookFormat::Ods)
+        } else {
+            Kind::Other("an OpenDocument file that is not a spreadsheet (a text or a presentation)")
+        };
+    }
+    let named = |names: &[&[u8]]| names.iter().any(|n| contains(head, n));
+    if named(&[b"xl/workbook.bin"]) {
         Kind::Other("an Excel binary workbook (.xlsb), which is not read")
-    } else if contains(head, b"xl/") {
+    } else if named(&[
+        b"xl/workbook.xml",
+        b"xl/_rels/",
+        b"xl/worksheets/",
+        b"xl/styles.xml",
+    ]) {
         Kind::Workbook(WorkbookFormat::Xlsx)
-    } else if contains(head, b"opendocument.spreadsheet") {
-        Kind::Workbook(WorkbookFormat::Ods)
-    } else if contains(head, b"word/") {
+    } else if named(&[b"word/"]) {
         Kind::Other("a Word document (.docx): a ZIP archive, but not a workbook")
+    } else if named(&[b"opendocument.spreadsheet"]) {
+        Kind::Workbook(WorkbookFormat::Ods)
+    } else if named(&[b"xl/"]) {
+        Kind::Workbook(WorkbookFormat::Xlsx)
     } else {
         Kind::Other("a ZIP archive, but not a workbook")
     }
@@ -131,6 +153,10 @@ mod tests {
             (b"PK\x03\x04\x14\x00word/document.xml", ".docx"),
             (b"PK\x03\x04\x14\x00data.csv", "ZIP archive"),
             (b"PK\x03\x04\x14\x00xl/workbook.bin", ".xlsb"),
+            (
+                b"PK\x03\x04\x0a\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00mimetypeapplication/vnd.oasis.opendocument.text",
+                "not a spreadsheet",
+            ),
             (b"\x1F\x8B\x08\x00", "gzip"),
             (b"\x89PNG\r\n\x1a\n", "image"),
             (b"\xEF\xBB\xBF  <!DOCTYPE HTML><html><table>", "HTML page"),
@@ -161,6 +187,11 @@ mod tests {
             ),
             (
                 b"PK\x03\x04\x14\x00mimetypeapplication/vnd.oasis.opendocument.spreadsheet",
+                WorkbookFormat::Ods,
+            ),
+            // The mimetype entry first, and "xl/" by chance in the compressed data after it.
+            (
+                b"PK\x03\x04\x0a\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00mimetypeapplication/vnd.oasis.opendocument.spreadsheetPK\x03\x04...xl/...",
                 WorkbookFormat::Ods,
             ),
             (

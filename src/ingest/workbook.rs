@@ -4,7 +4,8 @@
 //!
 //! An `.xlsx` sheet is read cell by cell (calamine holds its shared strings whole, not the
 //! sheet); `.xls` and `.ods` are read whole by calamine. Either way the file is first read into
-//! memory, so a workbook may take at most `MAX_WORKBOOK_BYTES`. No message here quotes a cell;
+//! memory, so an `.xlsx` may take at most `MAX_WORKBOOK_BYTES`, an `.xls` or `.ods`
+//! `MAX_WHOLE_WORKBOOK_BYTES`. No message here quotes a cell;
 //! none passes on calamine's own error text, which may.
 
 use std::io::{Cursor, Read};
@@ -22,11 +23,16 @@ use super::text::Hashing;
 use crate::dates;
 use crate::reference::lookup_key;
 
-/// The largest workbook read: 100 MB. A workbook is read into memory whole, and `.xls` and
-/// `.ods` sheets are held whole as calamine's cells (about 20 times the file's size); an Excel
-/// sheet's most rows (1,048,576) of a case list of 20 columns take about 60 MB as `.xlsx`. A
-/// bigger export is to be saved as CSV, which has no limit.
+/// The largest `.xlsx` read: 100 MB. It is read into memory, and its sheet cell by cell (its
+/// shared strings whole): about 5 times its size besides the pipeline's own (measured). An Excel sheet's
+/// most rows (1,048,576) of synth's 13-column regional layout take about 70 MB as `.xlsx`.
 pub const MAX_WORKBOOK_BYTES: usize = 100 << 20;
+
+/// The largest `.xls` or `.ods` read: 30 MB. calamine holds their sheet whole, as cells: about
+/// 9 times the size of an `.xls` and 30 times that of an `.ods` (measured on 48,000 rows of 13
+/// columns). A full `.xls` sheet (65,536 rows) of 20 columns is about 15 MB; 30 MB of `.ods`
+/// hold about 550,000 such rows and take about 1 GB.
+pub const MAX_WHOLE_WORKBOOK_BYTES: usize = 30 << 20;
 
 /// The most an `.xlsx` or `.ods` (a ZIP archive) may unpack to, by what its parts declare: 1 GB,
 /// about ten times `MAX_WORKBOOK_BYTES`, as sheet XML packs. More is a ZIP bomb, not an export.
@@ -196,13 +202,16 @@ pub(super) fn open<R: Read>(
         path: path.to_path_buf(),
         source,
     };
-    raw.read_up_to(&mut head, MAX_WORKBOOK_BYTES + 1)
-        .map_err(io_err)?;
-    if head.len() > MAX_WORKBOOK_BYTES {
+    let limit = match format {
+        WorkbookFormat::Xlsx => MAX_WORKBOOK_BYTES,
+        WorkbookFormat::Xls | WorkbookFormat::Ods => MAX_WHOLE_WORKBOOK_BYTES,
+    };
+    raw.read_up_to(&mut head, limit + 1).map_err(io_err)?;
+    if head.len() > limit {
         return Err(IngestError::WorkbookTooLarge {
             path: path.to_path_buf(),
             kind: format.describe(),
-            limit: bound_text(MAX_WORKBOOK_BYTES),
+            limit: bound_text(limit),
         });
     }
     let bytes = raw.bytes_read();
