@@ -427,6 +427,20 @@ fn files_that_are_not_exports_say_what_they_are() {
     }
 }
 
+/// A damaged `.xls` (found by the `workbook_ingest` fuzz target) on which calamine panics: a
+/// clear error naming the file, not an internal error.
+#[test]
+fn a_workbook_calamine_cannot_read_is_a_clear_error() {
+    let bytes = fs::read(repo().join("tests/fixtures/workbooks/damaged.xls")).unwrap();
+    let (code, stderr) = run_on("damaged.xls", &bytes);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("damaged.xls: this looks like an Excel 97\u{2013}2003 workbook (.xls), but it cannot be read as one"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("internal error"), "{stderr}");
+}
+
 #[test]
 fn a_workbook_over_the_limit_is_refused_before_it_is_parsed() {
     let mut bytes = b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml xl/workbook.xml".to_vec();
