@@ -48,8 +48,9 @@ enum Command {
     /// pipeline from: encoding, delimiter, which column is which, date formats, label maps.
     /// Prints column names and labels only, never personal data.
     Inspect {
-        /// The CSV export to look at.
-        csv: PathBuf,
+        /// The export to look at: a CSV file (UTF-8, Windows-1251 or UTF-16) or a workbook
+        /// (.xlsx, .xls, .ods).
+        export: PathBuf,
     },
     /// Write synthetic exports (fake people only) in several office layouts, with a pipeline
     /// file to run them: for trying the program, tests and benchmarks.
@@ -107,6 +108,12 @@ struct SynthArgs {
         requires = "programme_effect"
     )]
     programme_from: Option<i32>,
+    /// Write an office's exports in another form than CSV: SOURCE=FORM, where SOURCE is a
+    /// source (dsp_sml), a layout (dsp, ngo, sofia, regional) or all, and FORM is xlsx (an Excel
+    /// workbook), utf-16 (Excel's "Unicode Text", .txt) or cr (bare CR line ends, Excel for
+    /// Mac). The same rows; the pipeline file reads them. May be given more than once.
+    #[arg(long, value_name = "SOURCE=FORM")]
+    form: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -341,8 +348,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
             );
             Ok(exit::OK)
         }
-        Command::Inspect { csv } => {
-            let block = inspect::inspect(&csv)?;
+        Command::Inspect { export } => {
+            let block = inspect::inspect(&export)?;
             // `print!` panics when standard output is closed (`outcomes inspect x | head`).
             use std::io::Write;
             match std::io::stdout().write_all(block.as_bytes()) {
@@ -374,8 +381,9 @@ fn synth_exports(args: SynthArgs) -> Result<u8> {
             .into());
         }
     };
+    let forms = synth::Forms::parse(&args.form).map_err(|e| UsageError(e.to_string()))?;
     let out = &args.out;
-    let summary = synth::write_exports(out, args.rows, args.seed, programme.as_ref())
+    let summary = synth::write_exports_as(out, args.rows, args.seed, programme.as_ref(), &forms)
         .with_context(|| format!("writing synthetic exports to {}", out.display()))?;
     let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
     info!(

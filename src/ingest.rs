@@ -1,13 +1,18 @@
-//! Ingest (SPEC §2): find each source's files, decode them (UTF-8 or Windows-1251), map their
-//! columns onto the canonical fields, validate every row and pseudonymize its identifiers.
+//! Ingest (SPEC §2): find each source's files, read them (CSV in UTF-8, Windows-1251 or UTF-16;
+//! workbooks), map their columns onto the canonical fields, validate every row and pseudonymize
+//! its identifiers.
 //! Raw values never leave ingest except as pseudonyms and vocabulary values; a reject message
 //! quotes none. One job a file, in the order bytes flow:
 //!
-//! - `source`: lists a source's files and opens each export: byte-order mark, encoding,
-//!   delimiter, header; the only place that opens a file or decides how one is written.
-//! - `kind`: what a file that is not a CSV export looks like (PDF, ZIP, workbook, HTML…).
+//! - `source`: lists a source's files and opens each export: text or workbook, byte-order mark,
+//!   encoding, delimiter, header; the only place that opens a file or decides how one is written.
+//! - `kind`: what a file is by its first bytes: text, a workbook, or what else (PDF, ZIP, HTML…).
+//! - `text`: a text file's bytes hashed, UTF-16 decoded, bare CR line ends made LF.
+//! - `chunks`: a text file read in chunks that end at line breaks.
+//! - `workbook`: a workbook opened with calamine (size limit, sheet), its cells as text or dates.
 //! - `records`: splits bytes into CSV records.
 //! - `stream`: cuts a file into chunks and pieces, parses them in parallel, merges in order.
+//! - `sheet`: a workbook's rows as records, through the same validation and merge.
 //! - `header`: maps the header's columns onto fields; rows without the header's shape.
 //! - `validate`: one record into a `Case` or a `RowReject`; `memo` remembers resolved values.
 //! - `unmapped`: the values no value map resolves, tallied and summarized per source.
@@ -21,6 +26,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod chunks;
 mod error;
 mod header;
 mod kind;
@@ -28,24 +34,29 @@ mod memo;
 mod records;
 mod reject;
 mod sample;
+mod sheet;
 mod source;
 mod stream;
+mod text;
 mod unmapped;
 mod validate;
+mod workbook;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::IngestError;
+pub use kind::WorkbookFormat;
 pub use reject::{DiscardRejects, RejectReason, RejectSink, RowReject, reject_summary};
-pub use sample::{Sample, sample_file};
+pub use sample::{Sample, SampledWorkbook, sample_file};
 pub use source::{Decoding, list_files, sniff_delimiter, sniff_encoding};
 pub use unmapped::{Distinct, Listing, NotLabels, UnmappedColumn};
+pub use workbook::{MAX_WHOLE_WORKBOOK_BYTES, MAX_WORKBOOK_BYTES};
 
 use crate::config::{Field, Pipeline};
 use crate::model::{Case, Day};
 use crate::pseudonym::Pseudonymizer;
-use source::{ChunkPool, Declared};
+use source::{ChunkPool, Declared, Opened};
 use stream::{Cuts, FileContext, OfficeTable, SourceTally};
 
 /// One input file and its accounting.
@@ -116,8 +127,8 @@ pub fn ingest(
     let cuts = Cuts::default();
     for (source_idx, path) in list_files(pipeline)? {
         let source = &pipeline.sources[source_idx];
-        let export = source::open_file(&path, &pool, cuts.reading(), Declared::of(source))?;
-        let file = stream::ingest_export(
+        let opened = source::open_file(&path, &pool, cuts.reading(), Declared::of(source))?;
+        let file = ingest_opened(
             FileContext {
                 source,
                 source_idx,
@@ -127,7 +138,7 @@ pub fn ingest(
                 as_of,
                 cuts,
             },
-            export,
+            opened,
             cases,
             &mut offices,
             &mut tallies[source_idx],
@@ -158,9 +169,9 @@ pub fn ingest_bytes(
     let source = &pipeline.sources[source_idx];
     let pool = ChunkPool::default();
     let cuts = Cuts::default();
-    let export = source::open(bytes, path, &pool, cuts.reading(), Declared::of(source))?;
+    let opened = source::open(bytes, path, &pool, cuts.reading(), Declared::of(source))?;
     let mut cases = Vec::new();
-    let file = stream::ingest_export(
+    let file = ingest_opened(
         FileContext {
             source,
             source_idx,
@@ -170,7 +181,7 @@ pub fn ingest_bytes(
             as_of,
             cuts,
         },
-        export,
+        opened,
         &mut cases,
         &mut OfficeTable::default(),
         &mut SourceTally::default(),
@@ -178,4 +189,24 @@ pub fn ingest_bytes(
         &|_: &InputFile, _: u64| {},
     )?;
     Ok((cases, file))
+}
+
+/// Ingest one opened export, text or workbook, through the same validation and merge.
+fn ingest_opened<R: std::io::Read + Send>(
+    ctx: FileContext<'_>,
+    opened: Opened<'_, R>,
+    cases: &mut dyn CaseSink,
+    offices: &mut OfficeTable,
+    tally: &mut SourceTally,
+    sink: &mut dyn RejectSink,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<InputFile, IngestError> {
+    match opened {
+        Opened::Text(export) => {
+            stream::ingest_export(ctx, export, cases, offices, tally, sink, progress)
+        }
+        Opened::Workbook(book) => {
+            sheet::ingest_workbook(ctx, book, cases, offices, tally, sink, progress)
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! `outcomes inspect CSV`: onboarding a new office. From the head of one export it guesses the
+//! `outcomes inspect EXPORT`: onboarding a new office. From the head of one export it guesses the
 //! encoding, delimiter, which column holds which canonical field (Bulgarian and English header
 //! synonyms), the date formats, the identifier scheme and the label maps, and writes a
 //! `[[sources]]` block to start from. Anything it cannot decide is marked TODO, in a form the
@@ -6,8 +6,9 @@
 //!
 //! It reads the export only through `ingest::sample_file`, which opens it as the pipeline
 //! does (`ingest::source`: byte-order mark, encoding, delimiter, blank lines before the
-//! header), so it sees a file as `run` reads it under `encoding = "auto"` and no `delimiter`.
-//! It builds no reader of its own.
+//! header; a workbook's first sheet and its first non-empty row), so it sees a file as `run`
+//! reads it under `encoding = "auto"`, no `delimiter` and no `sheet`. It builds no reader of its
+//! own.
 //!
 //! It prints header names and attribute labels only. A column's values are listed only when
 //! they look like labels (few distinct values, no long digit runs), so a misdetected name or
@@ -370,19 +371,47 @@ pub fn inspect(path: &Path) -> Result<String, IngestError> {
         .file_stem()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "office".into());
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_else(|| "csv".into());
     let mut out = String::new();
     let delimiter = match sample.delimiter {
         b'\t' => "\\t".to_string(),
         d => (d as char).to_string(),
     };
-    let _ = writeln!(
-        out,
-        "# `outcomes inspect` of {file_name}: {}{}, delimiter \"{delimiter}\", {} columns, {} rows sampled.",
-        sample.decoding.name(),
-        if sample.has_bom { " with BOM" } else { "" },
-        sample.header.len(),
-        sample.rows.len()
-    );
+    match &sample.workbook {
+        Some(book) => {
+            let _ = writeln!(
+                out,
+                "# `outcomes inspect` of {file_name}: {}, sheet {} (of {}), header on row {}, {} columns, {} rows sampled.",
+                book.format.describe(),
+                toml_str(&book.sheet),
+                book.sheets
+                    .iter()
+                    .map(|s| toml_str(s))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                book.header_row,
+                sample.header.len(),
+                sample.rows.len()
+            );
+            let _ = writeln!(
+                out,
+                "# Date cells are read as dates whatever their format; `date_formats` read dates typed as text."
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "# `outcomes inspect` of {file_name}: {}{}, delimiter \"{delimiter}\", {} columns, {} rows sampled.",
+                sample.encoding,
+                if sample.has_bom { " with BOM" } else { "" },
+                sample.header.len(),
+                sample.rows.len()
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "# Fill in every TODO (the pipeline check refuses them), then run `outcomes check`."
@@ -398,10 +427,22 @@ pub fn inspect(path: &Path) -> Result<String, IngestError> {
     let _ = writeln!(
         out,
         "path = {}  # TODO if needed: a pattern for every export of this layout, relative to the pipeline file",
-        toml_str(&format!("{stem}*.csv"))
+        toml_str(&format!("{stem}*.{extension}"))
     );
-    let _ = writeln!(out, "encoding = {}", toml_str(sample.decoding.name()));
-    let _ = writeln!(out, "delimiter = \"{delimiter}\"");
+    match &sample.workbook {
+        Some(book) => {
+            let _ = writeln!(out, "sheet = {}", toml_str(&book.sheet));
+        }
+        None => {
+            let encoding = if sample.encoding.starts_with("utf-16") {
+                "utf-16"
+            } else {
+                sample.encoding
+            };
+            let _ = writeln!(out, "encoding = {}", toml_str(encoding));
+            let _ = writeln!(out, "delimiter = \"{delimiter}\"");
+        }
+    }
     let formats = guess_date_formats(&sample, &columns);
     if formats.is_empty() {
         let _ = writeln!(
@@ -428,8 +469,16 @@ pub fn inspect(path: &Path) -> Result<String, IngestError> {
         );
     }
     if let Some(i) = columns.get(&Field::ChildId) {
+        // A workbook's ЕГН given as numbers lost their leading zeros; the pipeline restores
+        // them under the `egn` scheme, so the guess does too.
         let ids: Vec<String> = column_values(&sample, *i)
             .map(pseudonym::normalize)
+            .map(|id| match &sample.workbook {
+                Some(_) if id.len() < 10 && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    format!("{id:0>10}")
+                }
+                _ => id,
+            })
             .collect();
         let valid = ids
             .iter()
@@ -642,6 +691,8 @@ mod tests {
     fn identifier_like_columns_are_never_listed() {
         let sample = Sample {
             decoding: ingest::Decoding::Utf8,
+            encoding: "utf-8",
+            workbook: None,
             has_bom: false,
             delimiter: b',',
             header: header(&["Резултат"]),

@@ -66,7 +66,7 @@ fn a_file_that_is_not_csv_says_what_it_looks_like() {
         (&b"%PDF-1.7\n1 0 obj\n"[..], "this is a PDF document"),
         (
             b"PK\x03\x04\x14\x00\x06\x00xl/workbook.xml",
-            "this is an Excel workbook (.xlsx)",
+            "this looks like an Excel workbook (.xlsx), but it cannot be read as one",
         ),
         (
             b"PK\x03\x04\x14\x00\x06\x00cases.csv",

@@ -24,7 +24,8 @@ fn inspect_first_export(folder: &str) -> (std::path::PathBuf, std::process::Outp
 /// Inspect one file of a sample layout, fill only the TODOs a user must fill, and check the
 /// whole layout folder with it. Returns (rows read, rows accepted).
 fn inspect_then_check(folder: &str, region_if_missing: &str) -> (u64, u64) {
-    let (_, output) = inspect_first_export(folder);
+    let (first, output) = inspect_first_export(folder);
+    let extension = first.extension().unwrap().to_string_lossy().into_owned();
     assert!(
         output.status.success(),
         "{}",
@@ -38,7 +39,7 @@ fn inspect_then_check(folder: &str, region_if_missing: &str) -> (u64, u64) {
     for line in block.lines() {
         if line.starts_with("path = ") {
             edited.push_str(&format!(
-                "path = \"{}/sample_data/{folder}/*.csv\"\n",
+                "path = \"{}/sample_data/{folder}/*.{extension}\"\n",
                 repo().display()
             ));
         } else if line.starts_with("\"София\" = \"TODO\"") {
@@ -85,8 +86,10 @@ fn inspect_then_check(folder: &str, region_if_missing: &str) -> (u64, u64) {
 
 #[test]
 fn inspect_onboards_every_sample_layout() {
+    // dsp_sml's exports are workbooks, sofia's UTF-16 text ("Unicode Text").
     for (folder, region) in [
         ("dsp_dob", "DOB"),
+        ("dsp_sml", "SML"),
         ("ngo", ""),
         ("sofia", ""),
         ("regional", ""),

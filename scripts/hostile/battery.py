@@ -1211,12 +1211,7 @@ CASES = []
 # that is not built yet. Such a case still FAILs on any panic, leak, lost or changed file,
 # staging left behind or memory over the limit; when only those expectations fail it is
 # XFAIL, and when it passes it is XPASS: then take it off this list.
-PENDING = {
-    "xlsx_name_as_outcome": "issue 15: workbooks as input",
-    "utf16_bom_tab_crlf": "issue 15: UTF-16 with a BOM",
-    "utf16_declared_utf16": "issue 15: encoding = \"utf-16\"",
-    "cr_only_line_ends_cp1251": "issue 15: bare CR line ends",
-}
+PENDING = {}
 EXPECTATION_ONLY = re.compile(r"^(\[[^\]]*\] )?(exit -?\d+, expected|message does not match|rows_read \d+, expected)")
 
 

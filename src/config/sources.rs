@@ -1,6 +1,6 @@
 //! `[[sources]]`: one office export as written (`SourceFile`) and as checked (`Source`):
-//! delimiter, date formats, fixed region, the column mapping and its required fields. The
-//! value maps are `labels`'; opening the files is ingest's.
+//! encoding, delimiter, sheet, date formats, fixed region, the column mapping and its required
+//! fields. The value maps are `labels`'; opening the files is ingest's.
 
 use std::path::Path;
 
@@ -24,6 +24,7 @@ pub(super) struct SourceFile {
     #[serde(default)]
     encoding: EncodingChoice,
     delimiter: Option<String>,
+    sheet: Option<String>,
     date_formats: Option<Vec<String>>,
     region: Option<String>,
     office: Option<String>,
@@ -66,6 +67,10 @@ pub enum EncodingChoice {
         alias = "WINDOWS-1251"
     )]
     Windows1251,
+    /// UTF-16 (Excel's "Unicode Text"): little- or big-endian by its byte-order mark, little-endian
+    /// without one. A file with a UTF-16 byte-order mark is read as UTF-16 whatever is declared.
+    #[serde(rename = "utf-16", alias = "utf16", alias = "UTF-16")]
+    Utf16,
     #[default]
     #[serde(rename = "auto")]
     Auto,
@@ -93,6 +98,8 @@ pub struct Source {
     pub pattern: String,
     pub encoding: EncodingChoice,
     pub delimiter: Option<u8>,
+    /// The sheet of a workbook to read (its name); `None`: the first visible worksheet.
+    pub sheet: Option<String>,
     pub date_formats: Vec<DateFormat>,
     pub fixed_region: Option<RegionIdx>,
     pub fixed_office: Option<String>,
@@ -121,6 +128,14 @@ pub(super) fn compile(s: SourceFile, base: &Path) -> Result<Source, String> {
         return Err("`name` must not be empty".into());
     }
     let delimiter = compile_delimiter(s.delimiter.as_deref())?;
+    let sheet = match s.sheet {
+        Some(name) if name.trim().is_empty() => {
+            return Err(
+                "`sheet` must name a sheet of the workbook; leave it out for the first".into(),
+            );
+        }
+        other => other,
+    };
     let date_formats = compile_formats(s.date_formats.as_deref())?;
     let fixed_region = match &s.region {
         None => None,
@@ -142,6 +157,7 @@ pub(super) fn compile(s: SourceFile, base: &Path) -> Result<Source, String> {
         pattern: pattern.to_string_lossy().into_owned(),
         encoding: s.encoding,
         delimiter,
+        sheet,
         date_formats,
         fixed_region,
         fixed_office: s.office,

@@ -47,9 +47,68 @@ pub enum IngestError {
         why: String,
     },
     #[error(
-        "{path}: this is {kind}, not a CSV export\nhint: open it in the program it came from and save it as \"CSV UTF-8 (comma delimited)\", or ask the office for a CSV export"
+        "{path}: this is {kind}, not an export (a CSV file or a workbook)\nhint: open it in the program it came from and save it as \"CSV UTF-8 (comma delimited)\" or as an Excel workbook (.xlsx), or ask the office for such an export"
     )]
     NotAnExport { path: PathBuf, kind: &'static str },
+    #[error(
+        "{path}: this is {kind} of more than {limit}, the most a workbook may take (workbooks are read into memory whole)\nhint: open it in Excel and save the sheet as \"CSV UTF-8 (comma delimited)\", then point the source at the CSV file: CSV exports are read in pieces and have no size limit"
+    )]
+    WorkbookTooLarge {
+        path: PathBuf,
+        kind: &'static str,
+        limit: String,
+    },
+    #[error(
+        "{path}: this looks like {kind}, but it cannot be read as one: {why}\nhint: open it in Excel or LibreOffice; if it opens, save it again as .xlsx (without a password), or as \"CSV UTF-8 (comma delimited)\""
+    )]
+    UnreadableWorkbook {
+        path: PathBuf,
+        kind: &'static str,
+        why: &'static str,
+    },
+    #[error(
+        "{path}: the workbook has no sheet \"{sheet}\"; its sheets are {sheets}\nhint: set `sheet` of this source to one of them, or leave it out to read the first sheet"
+    )]
+    NoSuchSheet {
+        path: PathBuf,
+        sheet: String,
+        /// Every sheet's name, quoted (sheet names are not personal data).
+        sheets: String,
+    },
+    #[error("{path}: the workbook has no worksheet (only charts or macros)")]
+    NoWorksheet { path: PathBuf },
+    #[error(
+        "{path}: sheet \"{sheet}\" is empty; an export needs at least a header row\nhint: check `sheet` of this source; without it the first visible sheet is read"
+    )]
+    EmptySheet { path: PathBuf, sheet: String },
+    #[error(
+        "{path}, sheet \"{sheet}\": column \"{column}\" (mapped to `{field}`) is not in the header (row {row}, the first row that is not empty), which has {header_columns} columns\nhint: compare [sources.columns] with row {row} of the sheet, and check `sheet` of this source"
+    )]
+    MissingSheetColumn {
+        path: PathBuf,
+        sheet: String,
+        row: u32,
+        field: &'static str,
+        column: String,
+        header_columns: usize,
+    },
+    #[error(
+        "{path}, sheet \"{sheet}\": the header (row {row}) takes more than {bound}, the most a header may take"
+    )]
+    SheetHeaderTooLong {
+        path: PathBuf,
+        sheet: String,
+        row: u32,
+        bound: String,
+    },
+    #[error(
+        "{path}, sheet \"{sheet}\": row {row} comes after a later row in the file, which Excel never writes, so the rows cannot be read in order\nhint: open the workbook in Excel or LibreOffice and save it again"
+    )]
+    SheetRowsOutOfOrder {
+        path: PathBuf,
+        sheet: String,
+        row: u32,
+    },
     #[error("{path}: the file is empty; an export needs at least a header line")]
     Empty { path: PathBuf },
     #[error("{path}: the header line cannot be decoded as {encoding}\nhint: {hint}")]

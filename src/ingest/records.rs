@@ -1,6 +1,7 @@
-//! Splitting export bytes into CSV records on `\n`: lines without a quote are cut at their
-//! delimiters directly (memchr), the rest go through csv_core. It knows no files, encodings or
-//! fields: `source` hands it bytes, `stream` decides where they are cut.
+//! Splitting export bytes into CSV records on `\n` (`text` has made every line end one): lines
+//! without a quote are cut at their delimiters directly (memchr), the rest go through csv_core.
+//! It knows no files, encodings or fields: `source` hands it bytes, `stream` decides where they
+//! are cut. A workbook row (`sheet`) is handed on as a `Record` too, with its date cells.
 //!
 //! It also holds the one bound on a record (`MAX_RECORD_BYTES`): a line, the header, a quoted
 //! field and a record open across chunks never take more than that much memory. A record that
@@ -21,7 +22,19 @@ pub fn bound_text(bytes: usize) -> String {
     }
 }
 
-/// One record as csv_core split it.
+/// What a workbook's cell says about a date, beside its text: a date cell is a date whatever
+/// its display format, and is not read through `date_formats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DateCell {
+    /// Not a date cell (all of a CSV record's fields).
+    #[default]
+    None,
+    Date(crate::model::Day),
+    /// A date cell that holds no calendar date (Excel's 29 February 1900, a negative serial).
+    NotADate,
+}
+
+/// One record as csv_core split it, or a workbook row.
 pub struct Record<'a> {
     data: &'a [u8],
     ends: &'a [usize],
@@ -37,9 +50,32 @@ pub struct Record<'a> {
     /// The record did not end within `MAX_RECORD_BYTES` (or the bound the splitter was given):
     /// it has no fields, and it took every line up to the first line break after the bound.
     pub too_long: bool,
+    /// A workbook row's date cells, one a field; empty for CSV records and rows without dates.
+    pub date_cells: &'a [DateCell],
 }
 
 impl<'a> Record<'a> {
+    /// A workbook row as a record: its fields' text back to back in `data`, each ending at its
+    /// `ends` entry; `newlines_before` as for a CSV record of the piece.
+    pub fn from_row(
+        data: &'a [u8],
+        ends: &'a [usize],
+        newlines_before: u64,
+        too_long: bool,
+        date_cells: &'a [DateCell],
+    ) -> Record<'a> {
+        Record {
+            data,
+            ends,
+            gap: 0,
+            newlines_before,
+            inner_newlines: 0,
+            unclosed_quote: false,
+            too_long,
+            date_cells,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -52,6 +88,11 @@ impl<'a> Record<'a> {
             self.ends[i - 1] + self.gap
         };
         self.data.get(start..end)
+    }
+
+    /// What field `i` says about a date, when it is a workbook's date cell.
+    pub fn date_cell(&self, i: usize) -> DateCell {
+        self.date_cells.get(i).copied().unwrap_or_default()
     }
 
     /// A line with nothing on it but spaces (or the `\r` of a CRLF): not a row.
@@ -213,6 +254,7 @@ impl OpenRecord {
             inner_newlines: self.newlines - u64::from(terminated),
             unclosed_quote: false,
             too_long: true,
+            date_cells: &[],
         });
         self.reader = Self::build_reader(self.delimiter);
         self.out = vec![0; 1 << 10];
@@ -306,6 +348,7 @@ impl OpenRecord {
                         inner_newlines: self.newlines - u64::from(terminated),
                         unclosed_quote,
                         too_long: false,
+                        date_cells: &[],
                     });
                     return Some(pos);
                 }
@@ -348,6 +391,7 @@ impl Splitter {
                         inner_newlines: 0,
                         unclosed_quote: false,
                         too_long: true,
+                        date_cells: &[],
                     });
                 } else if !line.is_empty() {
                     line_ends.clear();
@@ -361,6 +405,7 @@ impl Splitter {
                         inner_newlines: 0,
                         unclosed_quote: false,
                         too_long: false,
+                        date_cells: &[],
                     });
                 }
                 newlines += 1;

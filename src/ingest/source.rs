@@ -1,21 +1,25 @@
 //! Opening an export: the only place that lists a source's files, opens them and decides how
-//! one is written (byte-order mark, encoding, delimiter, where the header ends). It decides
-//! nothing about rows: that is `records`' and `validate`'s.
+//! one is written (text or workbook, byte-order mark, encoding, delimiter, where the header
+//! ends). It decides nothing about rows: that is `records`' and `validate`'s.
 //!
-//! An opened `Export` is its raw header fields and its body as chunks of CSV bytes whose lines
-//! end in `\n` (a CRLF's `\r` stays, and is trimmed with the field); an export written any other
-//! way is to be turned into such bytes here. The pipeline (`stream`) and `inspect` (`sample`)
-//! both read files through here.
+//! A file is first told by its head (`kind`): a workbook goes to `workbook`, text on here. An
+//! opened text `Export` is its raw header fields and its body as chunks of CSV bytes whose lines
+//! end in `\n` (a CRLF's `\r` stays, and is trimmed with the field): UTF-16 and bare CR line
+//! ends are turned into such bytes below the chunks (`text`). The pipeline (`stream`, `sheet`)
+//! and `inspect` (`sample`) both read files through here.
 
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
+use super::IngestError;
+use super::chunks::ChunkReader;
+pub use super::chunks::{Chunk, ChunkPool};
+use super::kind::{self, Kind};
 use super::records::{Splitter, bound_text};
-use super::{IngestError, kind};
+use super::text::{Hashing, TextReader};
+use super::workbook::{self, Workbook};
 use crate::config::{EncodingChoice, Pipeline, Source};
 
 /// How much of a file's head is examined to guess encoding and delimiter.
@@ -101,7 +105,8 @@ fn looks_like_utf8(head: &[u8]) -> bool {
 /// Guess the encoding of a file from its first bytes (BOM excluded).
 pub fn sniff_encoding(head: &[u8], choice: EncodingChoice) -> Decoding {
     match choice {
-        EncodingChoice::Utf8 => Decoding::Utf8,
+        // UTF-16 has been decoded to UTF-8 by then (`text`).
+        EncodingChoice::Utf8 | EncodingChoice::Utf16 => Decoding::Utf8,
         EncodingChoice::Windows1251 => Decoding::Windows1251,
         EncodingChoice::Auto if looks_like_utf8(head) => Decoding::Utf8,
         EncodingChoice::Auto => Decoding::Windows1251,
@@ -145,29 +150,45 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
 /// What the pipeline file says about how a source's files are written; what it leaves open
 /// is sniffed from each file's head.
 #[derive(Debug, Clone, Copy)]
-pub struct Declared {
+pub struct Declared<'s> {
     pub encoding: EncodingChoice,
     pub delimiter: Option<u8>,
+    /// The sheet of a workbook; `None`: the first visible worksheet.
+    pub sheet: Option<&'s str>,
 }
 
-impl Declared {
-    /// Nothing declared: encoding and delimiter are both guessed (`inspect`).
-    pub const NOTHING: Declared = Declared {
+impl Declared<'_> {
+    /// Nothing declared: encoding and delimiter are both guessed, the first sheet is read
+    /// (`inspect`).
+    pub const NOTHING: Declared<'static> = Declared {
         encoding: EncodingChoice::Auto,
         delimiter: None,
+        sheet: None,
     };
 
-    pub fn of(source: &Source) -> Declared {
+    pub fn of(source: &Source) -> Declared<'_> {
         Declared {
             encoding: source.encoding,
             delimiter: source.delimiter,
+            sheet: source.sheet.as_deref(),
         }
     }
 }
 
+/// An opened export: text, or a workbook's sheet.
+// One a file, moved once: the size of a text export does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Opened<'p, R> {
+    Text(Export<'p, R>),
+    Workbook(Workbook),
+}
+
 /// An export opened for reading: how it is written, its header, and the bytes after it.
 pub struct Export<'p, R> {
+    /// How fields decode (UTF-16 has already become UTF-8).
     pub decoding: Decoding,
+    /// The encoding the file is written in, as the manifest and `inspect` name it.
+    pub encoding_name: &'static str,
     /// The file starts with a UTF-8 byte-order mark (which is not part of the header).
     pub has_bom: bool,
     pub delimiter: u8,
@@ -200,7 +221,7 @@ impl<'p, R: Read> Body<'p, R> {
 
     /// Bytes read from the file so far.
     pub fn bytes_read(&self) -> u64 {
-        self.reader.bytes_read
+        self.reader.bytes_read()
     }
 
     /// Where chunk buffers go back when they have been read.
@@ -235,8 +256,8 @@ pub fn open_file<'p>(
     path: &Path,
     pool: &'p ChunkPool,
     reading: Reading,
-    declared: Declared,
-) -> Result<Export<'p, File>, IngestError> {
+    declared: Declared<'_>,
+) -> Result<Opened<'p, File>, IngestError> {
     let raw = File::open(path).map_err(|source| IngestError::Io {
         path: path.to_path_buf(),
         source,
@@ -244,14 +265,56 @@ pub fn open_file<'p>(
     open(raw, path, pool, reading, declared)
 }
 
-/// Open `raw` as the export at `path` (which only names it in errors): read its head, decide
-/// its encoding and delimiter, and read its header, which must end within the record bound.
+/// Open `raw` as the export at `path` (which only names it in errors): read its head and tell
+/// what it is. A workbook is opened by `workbook`; text is opened here.
 pub fn open<'p, R: Read>(
     raw: R,
     path: &Path,
     pool: &'p ChunkPool,
     reading: Reading,
-    declared: Declared,
+    declared: Declared<'_>,
+) -> Result<Opened<'p, R>, IngestError> {
+    let mut raw = Hashing::new(raw);
+    let mut head = Vec::new();
+    // As much as the first chunk would hold, for a file that is not text is told from it.
+    raw.read_up_to(&mut head, SNIFF_BYTES.min(reading.chunk_bytes.max(2)))
+        .map_err(|source| IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if head.is_empty() {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    match kind::sniff(&head) {
+        Kind::Other(kind) => Err(IngestError::NotAnExport {
+            path: path.to_path_buf(),
+            kind,
+        }),
+        Kind::Workbook(format) => {
+            workbook::open(raw, head, path, format, declared.sheet).map(Opened::Workbook)
+        }
+        Kind::Text => {
+            let text = TextReader::new(raw, head, declared.encoding).map_err(|source| {
+                IngestError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+            open_text(text, path, pool, reading, declared).map(Opened::Text)
+        }
+    }
+}
+
+/// Open a text export: decide its encoding and delimiter, and read its header, which must end
+/// within the record bound.
+fn open_text<'p, R: Read>(
+    text: TextReader<R>,
+    path: &Path,
+    pool: &'p ChunkPool,
+    reading: Reading,
+    declared: Declared<'_>,
 ) -> Result<Export<'p, R>, IngestError> {
     let io_err = |source| IngestError::Io {
         path: path.to_path_buf(),
@@ -260,14 +323,18 @@ pub fn open<'p, R: Read>(
     let empty = || IngestError::Empty {
         path: path.to_path_buf(),
     };
-    let mut reader = ChunkReader::new(raw, pool, reading.chunk_bytes);
+    let mut reader = ChunkReader::new(text, pool, reading.chunk_bytes);
+    let utf16 = reader.utf16_name();
     let Some(mut first) = reader.next_chunk().map_err(io_err)? else {
         return Err(empty());
     };
     if first.bytes.is_empty() {
         return Err(empty());
     }
-    if let Some(kind) = kind::not_csv(&first.bytes[..first.bytes.len().min(SNIFF_BYTES)]) {
+    // UTF-16 was told from its byte-order mark only: what it holds may still be a web page.
+    if utf16.is_some()
+        && let Kind::Other(kind) = kind::sniff(&first.bytes[..first.bytes.len().min(SNIFF_BYTES)])
+    {
         return Err(IngestError::NotAnExport {
             path: path.to_path_buf(),
             kind,
@@ -277,7 +344,7 @@ pub fn open<'p, R: Read>(
     let bom_len = if has_bom { UTF8_BOM.len() } else { 0 };
     let body = &first.bytes[bom_len..];
     let head = &body[..body.len().min(SNIFF_BYTES)];
-    let decoding = if has_bom {
+    let decoding = if has_bom || utf16.is_some() {
         Decoding::Utf8
     } else {
         sniff_encoding(head, declared.encoding)
@@ -317,6 +384,7 @@ pub fn open<'p, R: Read>(
     first.bytes.drain(..bom_len + header.end);
     Ok(Export {
         decoding,
+        encoding_name: utf16.unwrap_or(decoding.name()),
         has_bom,
         delimiter,
         header: header.fields,
@@ -329,143 +397,22 @@ pub fn open<'p, R: Read>(
     })
 }
 
-/// Chunk buffers handed back after use, so reading does not fault in fresh pages for every
-/// chunk of every file.
-#[derive(Default)]
-pub struct ChunkPool {
-    free: std::sync::Mutex<Vec<Vec<u8>>>,
-}
-
-impl ChunkPool {
-    fn take(&self) -> Vec<u8> {
-        self.free
-            .lock()
-            .ok()
-            .and_then(|mut free| free.pop())
-            .unwrap_or_default()
-    }
-
-    /// Keep `buf` for a later chunk (a few at most).
-    pub fn give(&self, mut buf: Vec<u8>) {
-        buf.clear();
-        if let Ok(mut free) = self.free.lock()
-            && free.len() < 4
-        {
-            free.push(buf);
-        }
-    }
-}
-
-/// A chunk of a file: whole lines, except that the last chunk may end without a line break
-/// and a chunk that holds no line break at all ends mid-line.
-pub struct Chunk {
-    pub bytes: Vec<u8>,
-    pub at_eof: bool,
-}
-
-/// Reads a file in chunks that end at a line break, hashing every byte on the way.
-struct ChunkReader<'p, R> {
-    pool: &'p ChunkPool,
-    chunk_bytes: usize,
-    inner: R,
-    hasher: Sha256,
-    /// Bytes read from the file so far.
-    bytes_read: u64,
-    carry: Vec<u8>,
-    done: bool,
-}
-
-impl<'p, R: Read> ChunkReader<'p, R> {
-    fn new(inner: R, pool: &'p ChunkPool, chunk_bytes: usize) -> ChunkReader<'p, R> {
-        ChunkReader {
-            pool,
-            chunk_bytes: chunk_bytes.max(2),
-            inner,
-            hasher: Sha256::new(),
-            bytes_read: 0,
-            carry: Vec::new(),
-            done: false,
-        }
-    }
-
-    /// Read into `buf` until it holds `want` bytes or the file ends; false at the end.
-    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-        let start = buf.len();
-        let wanted = want.saturating_sub(start);
-        buf.reserve(wanted);
-        // `read_to_end` reads into the spare capacity without zeroing it first.
-        let n = (&mut self.inner).take(wanted as u64).read_to_end(buf)?;
-        self.hasher.update(&buf[start..]);
-        self.bytes_read += n as u64;
-        Ok(n == wanted)
-    }
-
-    /// The next chunk; after a chunk with `at_eof`, `None`.
-    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
-        if self.done {
-            return Ok(None);
-        }
-        let mut buf = self.pool.take();
-        buf.extend_from_slice(&self.carry);
-        self.carry.clear();
-        // The carry holds no line break: what is read after it is searched.
-        let searched = buf.len();
-        let want = self.chunk_bytes.max(buf.len() + self.chunk_bytes / 2);
-        if !self.fill(&mut buf, want)? {
-            self.done = true;
-            return Ok(Some(Chunk {
-                bytes: buf,
-                at_eof: true,
-            }));
-        }
-        // Cut after the last line break. A chunk without one (a line longer than a chunk)
-        // ends mid-line, and the record goes on in the next chunk: a chunk never grows to
-        // hold a whole line, so a file without line breaks is read in chunks all the same.
-        if let Some(i) = memchr::memrchr(b'\n', &buf[searched..]) {
-            let cut = searched + i + 1;
-            self.carry.extend_from_slice(&buf[cut..]);
-            buf.truncate(cut);
-        }
-        Ok(Some(Chunk {
-            bytes: buf,
-            at_eof: false,
-        }))
-    }
-
-    /// The SHA-256 of the whole file; reads whatever is left unread first.
-    fn finish(mut self) -> io::Result<[u8; 32]> {
-        let mut rest = Vec::new();
-        while self.fill(&mut rest, self.chunk_bytes)? {
-            rest.clear();
-        }
-        Ok(self.hasher.finalize().into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn chunks_end_at_line_breaks_and_hash_the_whole_file() {
-        let text: Vec<u8> = b"x,y,z\n"
-            .iter()
-            .copied()
-            .cycle()
-            .take(6 * 3_000_000 + 2)
-            .collect();
-        let pool = ChunkPool::default();
-        let mut reader = ChunkReader::new(&text[..], &pool, CHUNK_BYTES);
-        let mut seen = Vec::new();
-        while let Some(chunk) = reader.next_chunk().unwrap() {
-            if !chunk.at_eof {
-                assert_eq!(chunk.bytes.last(), Some(&b'\n'));
-            }
-            seen.extend_from_slice(&chunk.bytes);
+    /// `open` of a text export.
+    fn open<'p, R: Read>(
+        raw: R,
+        path: &Path,
+        pool: &'p ChunkPool,
+        reading: Reading,
+        declared: Declared<'_>,
+    ) -> Result<Export<'p, R>, IngestError> {
+        match super::open(raw, path, pool, reading, declared)? {
+            Opened::Text(export) => Ok(export),
+            Opened::Workbook(_) => panic!("not a workbook"),
         }
-        assert_eq!(seen, text);
-        let digest: [u8; 32] = Sha256::digest(&text).into();
-        assert_eq!(reader.finish().unwrap(), digest);
     }
 
     /// What opening `bytes` with chunks of `chunk_bytes` finds: the decoding, BOM, delimiter,
@@ -652,18 +599,5 @@ mod tests {
             *self.1 += n;
             Ok(n)
         }
-    }
-
-    #[test]
-    fn a_chunk_without_a_line_break_ends_mid_line_and_never_grows() {
-        let text = vec![b'x'; 100_000];
-        let pool = ChunkPool::default();
-        let mut reader = ChunkReader::new(&text[..], &pool, 1_000);
-        let mut seen = Vec::new();
-        while let Some(chunk) = reader.next_chunk().unwrap() {
-            assert!(chunk.bytes.len() <= 1_500, "{}", chunk.bytes.len());
-            seen.extend_from_slice(&chunk.bytes);
-        }
-        assert_eq!(seen, text);
     }
 }

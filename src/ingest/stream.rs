@@ -123,15 +123,40 @@ pub(super) struct FileContext<'a> {
     pub(super) cuts: Cuts,
 }
 
+impl FileContext<'_> {
+    /// The accounting of the file, before any row: how outputs name it and how it is written.
+    pub(super) fn input_file(&self, encoding: &'static str, delimiter: u8) -> InputFile {
+        let display = format!(
+            "{}/{}",
+            self.source.name,
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        InputFile {
+            source: self.source_idx,
+            path: self.path.to_path_buf(),
+            display,
+            sha256: String::new(),
+            encoding,
+            delimiter,
+            rows_read: 0,
+            rows_rejected: 0,
+            reject_counts: BTreeMap::new(),
+        }
+    }
+}
+
 /// What parsing a piece needs besides validation: the header's width, the delimiter, where
 /// pieces are cut, the record bound and where chunk buffers go back when merged.
-struct PieceContext<'a> {
-    rows: &'a RowContext<'a>,
-    header_len: usize,
-    delimiter: u8,
-    piece_bytes: usize,
-    max_record: usize,
-    pool: &'a ChunkPool,
+pub(super) struct PieceContext<'a> {
+    pub(super) rows: &'a RowContext<'a>,
+    pub(super) header_len: usize,
+    pub(super) delimiter: u8,
+    pub(super) piece_bytes: usize,
+    pub(super) max_record: usize,
+    pub(super) pool: &'a ChunkPool,
 }
 
 impl PieceContext<'_> {
@@ -164,7 +189,7 @@ enum ParsedRow {
 }
 
 /// What parsing one piece gives the (ordered) merge.
-struct PieceResult {
+pub(super) struct PieceResult {
     rows: Vec<ParsedRow>,
     offices: Vec<String>,
     unmapped: Unmapped,
@@ -174,7 +199,7 @@ struct PieceResult {
 /// The rows of a piece as they are parsed, with the piece's office names, unmapped values
 /// and memo.
 #[derive(Default)]
-struct PieceBuilder {
+pub(super) struct PieceBuilder {
     rows: Vec<ParsedRow>,
     offices: Vec<String>,
     office_index: HashMap<String, u32>,
@@ -184,7 +209,7 @@ struct PieceBuilder {
 }
 
 impl PieceBuilder {
-    fn add(&mut self, ctx: &PieceContext<'_>, rec: &Record<'_>) {
+    pub(super) fn add(&mut self, ctx: &PieceContext<'_>, rec: &Record<'_>) {
         if rec.is_blank() {
             return;
         }
@@ -230,7 +255,7 @@ impl PieceBuilder {
         }
     }
 
-    fn finish(self, end: PieceEnd) -> PieceResult {
+    pub(super) fn finish(self, end: PieceEnd) -> PieceResult {
         PieceResult {
             rows: self.rows,
             offices: self.offices,
@@ -273,7 +298,7 @@ fn parse_chunk(ctx: &PieceContext<'_>, chunk: &Chunk) -> Vec<(usize, PieceResult
 }
 
 /// The ordered half of ingest: counts, rejects and accepted cases in file order.
-struct Merge<'s> {
+pub(super) struct Merge<'s> {
     file: InputFile,
     header_len: usize,
     max_record: usize,
@@ -283,14 +308,52 @@ struct Merge<'s> {
     offices: &'s mut OfficeTable,
     tally: &'s mut SourceTally,
     sink: &'s mut dyn RejectSink,
-    /// Line breaks before the first byte not yet merged.
-    lines_done: u64,
+    /// Line breaks before the first byte not yet merged (for a workbook: the number of the
+    /// last sheet row merged).
+    pub(super) lines_done: u64,
     /// A record that a chunk ended inside, to be continued with the next chunk.
     open: Option<OpenRecord>,
 }
 
-impl Merge<'_> {
-    fn piece(&mut self, result: PieceResult) -> Result<(), IngestError> {
+impl<'s> Merge<'s> {
+    /// The merge of `file`'s rows, which begin after `lines_done` lines (the header's).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        file: InputFile,
+        header_len: usize,
+        max_record: usize,
+        source: &'s Source,
+        cases: &'s mut dyn CaseSink,
+        offices: &'s mut OfficeTable,
+        tally: &'s mut SourceTally,
+        sink: &'s mut dyn RejectSink,
+        lines_done: u64,
+    ) -> Merge<'s> {
+        Merge {
+            file,
+            header_len,
+            max_record,
+            source,
+            cases,
+            offices,
+            tally,
+            sink,
+            lines_done,
+            open: None,
+        }
+    }
+
+    /// The file's accounting so far.
+    pub(super) fn file(&self) -> &InputFile {
+        &self.file
+    }
+
+    /// The file's accounting, once every row is merged.
+    pub(super) fn into_file(self) -> InputFile {
+        self.file
+    }
+
+    pub(super) fn piece(&mut self, result: PieceResult) -> Result<(), IngestError> {
         let global: Vec<u32> = result
             .offices
             .iter()
@@ -465,6 +528,7 @@ pub(super) fn ingest_export<R: Read + Send>(
     };
     let Export {
         decoding,
+        encoding_name,
         has_bom,
         delimiter,
         header,
@@ -477,25 +541,7 @@ pub(super) fn ingest_export<R: Read + Send>(
             path: ctx.path.to_path_buf(),
         });
     }
-    let display = format!(
-        "{}/{}",
-        ctx.source.name,
-        ctx.path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    );
-    let file = InputFile {
-        source: ctx.source_idx,
-        path: ctx.path.to_path_buf(),
-        display,
-        sha256: String::new(),
-        encoding: decoding.name(),
-        delimiter,
-        rows_read: 0,
-        rows_rejected: 0,
-        reject_counts: BTreeMap::new(),
-    };
+    let file = ctx.input_file(encoding_name, delimiter);
     let columns = header::map_columns(ctx.path, ctx.source, &header, decoding, has_bom)?;
     let rows = RowContext::new(
         ctx.source,
@@ -514,18 +560,17 @@ pub(super) fn ingest_export<R: Read + Send>(
         pool: body.pool(),
     };
 
-    let mut merge = Merge {
+    let mut merge = Merge::new(
         file,
-        header_len: header.len(),
-        max_record: ctx.cuts.max_record,
-        source: ctx.source,
+        header.len(),
+        ctx.cuts.max_record,
+        ctx.source,
         cases,
         offices,
         tally,
         sink,
-        lines_done: header_lines,
-        open: None,
-    };
+        header_lines,
+    );
     // While one chunk is parsed in parallel, the previous one is merged and the next is read.
     let mut current = body.next_chunk().map_err(io_err)?;
     let mut pending: Option<(Chunk, Vec<(usize, PieceResult)>)> = None;

@@ -53,10 +53,10 @@ fn ingest_tallied(
     let source = &pipeline.sources[0];
     let path = Path::new("t.csv");
     let pool = ChunkPool::default();
-    let export = source::open(text, path, &pool, cuts.reading(), Declared::of(source))?;
+    let opened = source::open(text, path, &pool, cuts.reading(), Declared::of(source))?;
     let mut cases = Vec::new();
     let mut tally = SourceTally::default();
-    let file = stream::ingest_export(
+    let file = ingest_opened(
         FileContext {
             source,
             source_idx: 0,
@@ -66,7 +66,7 @@ fn ingest_tallied(
             as_of: 30_000,
             cuts,
         },
-        export,
+        opened,
         &mut cases,
         &mut OfficeTable::default(),
         &mut tally,

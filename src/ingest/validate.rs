@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::Decoding;
 use super::header::ColumnIndex;
 use super::memo::Memo;
-use super::records::Record;
+use super::records::{DateCell, Record};
 use super::reject::{RejectReason, RowReject};
 use super::unmapped::Unmapped;
 use crate::config::{Field, IdScheme, LabelMap, Source};
@@ -125,6 +125,30 @@ impl<'a> RowContext<'a> {
     }
 
     fn date(&self, rec: &Record<'_>, field: Field) -> Result<Option<Day>, RowReject> {
+        // A workbook's date cell is a date as it stands, whatever its display format.
+        let cell = self
+            .columns
+            .get(field)
+            .map_or(DateCell::None, |i| rec.date_cell(i));
+        let day = match cell {
+            DateCell::None => return self.text_date(rec, field),
+            DateCell::Date(day) if dates::PLAUSIBLE_YEARS.contains(&dates::year_of(day)) => day,
+            DateCell::Date(_) | DateCell::NotADate => {
+                return Err(self.reject(
+                    Some(field),
+                    RejectReason::ImpossibleDate,
+                    format!(
+                        "{} holds a date cell that is not a calendar date between 1900 and 2100",
+                        self.column_label(field),
+                    ),
+                ));
+            }
+        };
+        self.not_after_as_of(field, day)
+    }
+
+    /// A date typed as text, by the source's `date_formats`.
+    fn text_date(&self, rec: &Record<'_>, field: Field) -> Result<Option<Day>, RowReject> {
         if let (Some(formats), Some(i)) = (&self.byte_dates, self.columns.get(field))
             && let Some(day) = dates::parse_date_bytes(rec.get(i).unwrap_or_default(), formats)
             && day <= self.as_of
@@ -155,6 +179,10 @@ impl<'a> RowContext<'a> {
                 ),
             }
         })?;
+        self.not_after_as_of(field, day)
+    }
+
+    fn not_after_as_of(&self, field: Field, day: Day) -> Result<Option<Day>, RowReject> {
         if day > self.as_of {
             return Err(self.reject(
                 Some(field),

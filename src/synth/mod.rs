@@ -8,7 +8,8 @@
 //! `geography` (oblasts, municipalities, populations), `people` (children, families, their
 //! identifiers and how they are typed), `simulate` (the decade of cases, bad rows,
 //! duplicates), `write` (rows into files), `pipeline` (the pipeline file and demo key),
-//! `calendar` (day numbers and date styles), `effect` (a simulated programme, issue 14).
+//! `calendar` (day numbers and date styles), `effect` (a simulated programme, issue 14),
+//! `forms` (an office's files as a workbook, UTF-16 or with CR line ends, issue 15).
 //!
 //! The output is part of the contract: for a given seed and row count every byte is fixed
 //! (`sample_data/` is seed 2024, 6,000 rows). A change that draws the random numbers in
@@ -21,6 +22,7 @@ use anyhow::Context;
 
 mod calendar;
 mod effect;
+mod forms;
 mod geography;
 mod layouts;
 mod people;
@@ -34,6 +36,7 @@ mod tests;
 mod tests_effect;
 
 pub use effect::{Programme, ProgrammeError};
+pub use forms::Forms;
 
 /// What `write_exports` wrote.
 #[derive(Debug, Clone)]
@@ -62,7 +65,19 @@ pub fn write_exports(
     seed: u64,
     programme: Option<&Programme>,
 ) -> anyhow::Result<SynthSummary> {
-    generate(out, rows, seed, programme).map(|(summary, _)| summary)
+    write_exports_as(out, rows, seed, programme, &Forms::csv())
+}
+
+/// `write_exports`, with some offices' files in another form (`forms`): the same rows as a
+/// workbook, UTF-16 text or with CR line ends, and the pipeline file reading them so.
+pub fn write_exports_as(
+    out: &Path,
+    rows: u64,
+    seed: u64,
+    programme: Option<&Programme>,
+    forms: &Forms,
+) -> anyhow::Result<SynthSummary> {
+    generate(out, rows, seed, programme, forms).map(|(summary, _)| summary)
 }
 
 /// `write_exports`, with the counts the tests check.
@@ -71,6 +86,7 @@ fn generate(
     rows: u64,
     seed: u64,
     programme: Option<&Programme>,
+    forms: &Forms,
 ) -> anyhow::Result<(SynthSummary, simulate::Stats)> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write::remove_stale(out)?;
@@ -78,11 +94,21 @@ fn generate(
     let offices = layouts::Offices::new(rows);
     let simulation = simulate::Simulation::new(&geo, &offices, out, rows, seed, programme);
     let (mut files, stats) = simulation.run()?;
+    for (path, _) in &mut files {
+        let folder = path.parent().and_then(Path::file_name);
+        let source = offices
+            .sources
+            .iter()
+            .find(|s| folder.is_some_and(|f| f.to_string_lossy() == s.name()));
+        if let Some(source) = source {
+            *path = forms::rewrite(path, source.layout, forms.of(*source))?;
+        }
+    }
     files.sort();
     let pipeline = out.join("pipeline.toml");
     fs::write(
         &pipeline,
-        pipeline::pipeline_toml(&offices, rows, seed, programme),
+        pipeline::pipeline_toml(&offices, rows, seed, programme, forms),
     )
     .with_context(|| format!("cannot write {}", pipeline.display()))?;
     let key = out.join("demo.key");

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::effect::Programme;
+use super::forms::{Form, Forms, sheet_name};
 use super::layouts::{Column, Offices, RegionStyle, SOFIA_REGION_LABELS, label_map};
 use super::simulate::AS_OF;
 use crate::config::Field;
@@ -34,16 +35,18 @@ fn toml_values<'a>(t: &mut String, field: Field, pairs: impl Iterator<Item = (&'
 pub(super) const PROGRAMME_NAME: &str = "synth-programme";
 
 /// The pipeline file for the exports of `offices`, written by a run of `rows`, `seed` and
-/// `programme`.
+/// `programme`, each office's files in its form of `forms`.
 pub(super) fn pipeline_toml(
     offices: &Offices,
     rows: u64,
     seed: u64,
     programme: Option<&Programme>,
+    forms: &Forms,
 ) -> String {
     let mut t = String::new();
     let (y, m, d) = AS_OF;
-    let options = programme.map_or(String::new(), |p| format!(" {}", p.options()));
+    let mut options = programme.map_or(String::new(), |p| format!(" {}", p.options()));
+    options.push_str(&forms.options());
     let _ = writeln!(
         t,
         "# Synthetic exports written by `outcomes synth --rows {rows} --seed {seed}{options}`.\n\
@@ -62,15 +65,44 @@ pub(super) fn pipeline_toml(
             .iter()
             .map(|style| toml_str(style.format()))
             .collect();
-        let _ = writeln!(
-            t,
-            "\n[[sources]]\nname = {}\npath = {}\nencoding = {}\ndelimiter = {}\ndate_formats = [{}]",
-            toml_str(&name),
-            toml_str(&format!("{name}/*.csv")),
-            toml_str(layout.encoding()),
-            toml_str(&layout.delimiter().to_string()),
-            formats.join(", ")
-        );
+        let form = forms.of(*source);
+        let path = toml_str(&format!("{name}/*.{}", form.extension()));
+        match form {
+            Form::Csv => {
+                let _ = writeln!(
+                    t,
+                    "\n[[sources]]\nname = {}\npath = {path}\nencoding = {}\ndelimiter = {}\ndate_formats = [{}]",
+                    toml_str(&name),
+                    toml_str(layout.encoding()),
+                    toml_str(&layout.delimiter().to_string()),
+                    formats.join(", ")
+                );
+            }
+            Form::Utf16 | Form::Cr => {
+                let encoding = if form == Form::Utf16 {
+                    "utf-16"
+                } else {
+                    layout.encoding()
+                };
+                let _ = writeln!(
+                    t,
+                    "\n[[sources]]\nname = {}\npath = {path}\nencoding = {}\ndelimiter = {}\ndate_formats = [{}]",
+                    toml_str(&name),
+                    toml_str(encoding),
+                    toml_str(&layout.delimiter().to_string()),
+                    formats.join(", ")
+                );
+            }
+            Form::Xlsx => {
+                let _ = writeln!(
+                    t,
+                    "\n[[sources]]\nname = {}\npath = {path}\nsheet = {}\ndate_formats = [{}]",
+                    toml_str(&name),
+                    toml_str(sheet_name(layout)),
+                    formats.join(", ")
+                );
+            }
+        }
         if let Some(code) = source.region_code() {
             let _ = writeln!(t, "region = {}", toml_str(code));
         }

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use super::layouts::{LARGE_ROWS, Layout, Offices};
 use super::pipeline::{DEMO_KEY, pipeline_toml};
 use super::simulate::{Bad, FIRST_YEAR, LAST_YEAR};
-use super::{generate, write_exports};
+use super::{Forms, generate, write_exports};
 use crate::pseudonym::{DEMO_KEY_MARKER, is_valid_egn, is_valid_lnch};
 
 fn digits_of(s: &str) -> Option<[u8; 10]> {
@@ -134,7 +134,7 @@ pub(super) fn parse_date(s: &str) -> Option<NaiveDate> {
 fn small_run_writes_four_layouts_as_declared() {
     let dir = tempfile::tempdir().unwrap();
     let rows = 30_000;
-    let (summary, stats) = generate(dir.path(), rows, 42, None).unwrap();
+    let (summary, stats) = generate(dir.path(), rows, 42, None, &Forms::csv()).unwrap();
     assert_eq!(summary.pipeline, dir.path().join("pipeline.toml"));
     assert_eq!(
         fs::read_to_string(dir.path().join("demo.key")).unwrap(),
@@ -274,7 +274,7 @@ fn large_runs_use_twelve_dsp_oblasts() {
         .filter(|o| offices.layout_of(*o) == Layout::Sofia)
         .count();
     assert_eq!(sofia, 4);
-    let toml = pipeline_toml(&offices, LARGE_ROWS, 1, None);
+    let toml = pipeline_toml(&offices, LARGE_ROWS, 1, None, &super::Forms::csv());
     assert_eq!(toml.matches("[[sources]]").count(), 12 + 3);
 }
 

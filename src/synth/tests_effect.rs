@@ -11,7 +11,7 @@ use super::effect::Programme;
 use super::layouts::{Column, Labels, Layout, Offices, SOFIA_REGION_LABELS};
 use super::pipeline::pipeline_toml;
 use super::tests::{decode, layout_of_path, parse_date, read_all};
-use super::{SynthSummary, generate};
+use super::{Forms, SynthSummary, generate};
 use crate::model::{CaseType, Outcome, RegionIdx, Vocabulary};
 use crate::reference;
 
@@ -173,7 +173,7 @@ fn success(case_type: CaseType) -> Outcome {
 fn run(rows: u64, seed: u64, effect: Option<i32>) -> (BTreeMap<Cell, BTreeMap<Outcome, u64>>, u64) {
     let dir = tempfile::tempdir().unwrap();
     let programme = effect.map(programme);
-    let (summary, _) = generate(dir.path(), rows, seed, programme.as_ref()).unwrap();
+    let (summary, _) = generate(dir.path(), rows, seed, programme.as_ref(), &Forms::csv()).unwrap();
     (tally(&summary), summary.capped)
 }
 
@@ -269,8 +269,14 @@ comparison = \"rest\"
 #[test]
 fn the_pipeline_file_defines_the_programme_in_spec_10_s_syntax() {
     let offices = Offices::new(5_000);
-    let without = pipeline_toml(&offices, 5_000, 3, None);
-    let with = pipeline_toml(&offices, 5_000, 3, Some(&programme(8)));
+    let without = pipeline_toml(&offices, 5_000, 3, None, &super::Forms::csv());
+    let with = pipeline_toml(
+        &offices,
+        5_000,
+        3,
+        Some(&programme(8)),
+        &super::Forms::csv(),
+    );
     assert!(!without.contains("programmes"));
     assert!(with.ends_with(BLOCK), "{with}");
     let (first, rest) = with.split_once('\n').unwrap();
@@ -294,15 +300,21 @@ fn the_pipeline_file_defines_the_programme_in_spec_10_s_syntax() {
     assert_eq!(programmes.len(), 1);
     assert_eq!(programmes[0]["regions"].as_array().unwrap().len(), 3);
     assert_eq!(programmes[0]["start"].as_str(), Some("2018-01-01"));
-    let negative = pipeline_toml(&offices, 5_000, 3, Some(&programme(-8)));
+    let negative = pipeline_toml(
+        &offices,
+        5_000,
+        3,
+        Some(&programme(-8)),
+        &super::Forms::csv(),
+    );
     assert!(negative.contains("title = \"Simulated programme in Varna, Dobrich and Sofia City\""));
 }
 
 #[test]
 fn an_effect_of_0_changes_the_pipeline_file_only() {
     let (without, with) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    generate(without.path(), 3_000, 5, None).unwrap();
-    let (summary, _) = generate(with.path(), 3_000, 5, Some(&programme(0))).unwrap();
+    generate(without.path(), 3_000, 5, None, &Forms::csv()).unwrap();
+    let (summary, _) = generate(with.path(), 3_000, 5, Some(&programme(0)), &Forms::csv()).unwrap();
     assert_eq!(summary.capped, 0);
     let (a, b) = (read_all(without.path()), read_all(with.path()));
     assert_eq!(a.len(), b.len());

@@ -436,7 +436,12 @@ pub(super) fn remove_stale(out: &Path) -> anyhow::Result<()> {
             let year = name
                 .strip_prefix(dir_name.as_str())
                 .and_then(|r| r.strip_prefix('_'))
-                .and_then(|r| r.strip_suffix(".csv"));
+                .and_then(|r| {
+                    // CSV, or another form of it (`forms`).
+                    [".csv", ".xlsx", ".txt"]
+                        .iter()
+                        .find_map(|ext| r.strip_suffix(ext))
+                });
             if year.is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
                 && file.file_type()?.is_file()
             {

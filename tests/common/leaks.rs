@@ -23,24 +23,10 @@ pub fn sensitive_values(pipeline_path: &Path) -> BTreeSet<String> {
     let mut attributes = String::new();
     for source in &pipeline.sources {
         for path in glob::glob(&source.pattern).unwrap().map(Result::unwrap) {
-            let bytes = fs::read(&path).unwrap();
-            let text = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-                String::from_utf8_lossy(rest).into_owned()
-            } else if let Ok(s) = std::str::from_utf8(&bytes) {
-                s.to_string()
-            } else {
-                encoding_rs::WINDOWS_1251.decode(&bytes).0.into_owned()
-            };
-            let delimiter = source
-                .delimiter
-                .unwrap_or_else(|| outcomes::ingest::sniff_delimiter(text.as_bytes()));
-            let mut reader = csv::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .flexible(true)
-                .from_reader(text.as_bytes());
-            let header: Vec<String> = reader
-                .headers()
-                .unwrap()
+            let mut rows = super::read_export(&path, source.delimiter).into_iter();
+            let header: Vec<String> = rows
+                .next()
+                .unwrap_or_default()
                 .iter()
                 .map(|h| h.trim().to_lowercase())
                 .collect();
@@ -57,8 +43,7 @@ pub fn sensitive_values(pipeline_path: &Path) -> BTreeSet<String> {
                     }
                 })
                 .collect();
-            for record in reader.records() {
-                let record = record.unwrap();
+            for record in rows {
                 for (i, value) in record.iter().enumerate() {
                     let value = value.trim();
                     if !keep.get(i).copied().unwrap_or(true) {

@@ -253,3 +253,58 @@ pub fn assert_accounting_balances(manifest: &serde_json::Value) -> (u64, u64, u6
     }
     totals
 }
+
+/// Every row of an export, header first, as text, read independently of the program: CSV in
+/// UTF-8 (with or without a byte-order mark), Windows-1251 or UTF-16 with a byte-order mark,
+/// split on `delimiter` (sniffed when `None`); or the first sheet of a workbook (calamine), its
+/// whole numbers as digits (an ЕГН that lost its leading zero is still found inside the
+/// restored one) and its dates as ISO dates.
+pub fn read_export(path: &Path, delimiter: Option<u8>) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader};
+    let bytes = std::fs::read(path).unwrap();
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        let mut book = calamine::open_workbook_auto(path).expect("a readable workbook");
+        let range = book
+            .worksheet_range_at(0)
+            .expect("a first sheet")
+            .expect("a readable sheet");
+        return range
+            .rows()
+            .map(|row| {
+                row.iter()
+                    .map(|cell| match cell {
+                        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                            format!("{}", *f as i64)
+                        }
+                        Data::Float(f) => f.to_string(),
+                        Data::Int(i) => i.to_string(),
+                        Data::DateTime(dt) => {
+                            let (y, m, d, ..) = dt.to_ymd_hms_milli();
+                            format!("{y:04}-{m:02}-{d:02}")
+                        }
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+    }
+    let text = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        String::from_utf8_lossy(rest).into_owned()
+    } else if bytes.starts_with(b"\xFF\xFE") {
+        encoding_rs::UTF_16LE.decode(&bytes).0.into_owned()
+    } else if let Ok(s) = std::str::from_utf8(&bytes) {
+        s.to_string()
+    } else {
+        encoding_rs::WINDOWS_1251.decode(&bytes).0.into_owned()
+    };
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let delimiter = delimiter.unwrap_or_else(|| outcomes::ingest::sniff_delimiter(text.as_bytes()));
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
