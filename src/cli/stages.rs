@@ -170,7 +170,10 @@ pub(super) fn check(args: CheckArgs) -> Result<u8> {
         linked.kept_count()
     );
     log_unmapped(&prepared.pipeline, &ingested.unmapped);
-    if let Some(matched) = programme_matches(&prepared.pipeline, &linked, &ingested) {
+    let membership = programme_classes(&prepared.pipeline, linked.places(), &ingested);
+    if let Some(matched) =
+        programme_matches(&prepared.pipeline, membership.as_ref(), &linked, &ingested)
+    {
         log_programmes(&prepared.pipeline, &matched);
     }
     Ok(if over.is_empty() {
@@ -210,9 +213,11 @@ fn programme_classes(
 /// programmes.
 fn programme_matches(
     pipeline: &Pipeline,
+    membership: Option<&Membership>,
     linked: &Linked,
     ingested: &ingest::Ingested,
 ) -> Option<Vec<ProgrammeMatches>> {
+    let membership = membership?;
     let places = linked
         .places()
         .filter(|_| !pipeline.programmes.is_empty())?;
@@ -220,6 +225,7 @@ fn programme_matches(
     let source_names: Vec<&str> = pipeline.sources.iter().map(|s| s.name.as_str()).collect();
     Some(programmes::matches(
         &pipeline.programmes,
+        membership,
         &source_names,
         places.places(),
         linked.kept_per_place(),
@@ -438,7 +444,7 @@ pub(super) fn run(args: RunArgs) -> Result<u8> {
     let per_source = Counts::per_source(&ingested.files, &accounts, pipeline.sources.len());
     let over = over_reject_limit(pipeline, &per_source);
     log_accounting(pipeline, &ingested.files, &per_source, &over);
-    if let Some(matched) = programme_matches(pipeline, &linked, &ingested) {
+    if let Some(matched) = programme_matches(pipeline, membership.as_ref(), &linked, &ingested) {
         log_programmes(pipeline, &matched);
         refuse_empty_programmes(pipeline, &matched)?;
     }

@@ -27,30 +27,12 @@ fn is_small(value: u64, k: u32) -> bool {
     (1..u64::from(k)).contains(&value)
 }
 
-/// A published row whose counts, rate and interval a rule can withhold.
+/// A published row whose counts, rate and interval a rule can withhold: they are dropped and
+/// the status says which rule withheld it; the keys stay.
 trait Withhold {
     fn withhold(&mut self, status: Status);
 }
 
-/// Drop a row's counts, rate and interval and record which rule withheld it; the keys stay.
-fn withhold_fields(row: &mut impl Withhold, status: Status) {
-    row.withhold(status);
-}
-
-macro_rules! withhold_for {
-    ($row:ty) => {
-        impl Withhold for $row {
-            fn withhold(&mut self, status: Status) {
-                self.numerator = None;
-                self.denominator = None;
-                self.rate = None;
-                self.ci_low = None;
-                self.ci_high = None;
-                self.status = status;
-            }
-        }
-    };
-}
 impl Withhold for RateRow {
     fn withhold(&mut self, status: Status) {
         self.numerator = None;
@@ -62,4 +44,14 @@ impl Withhold for RateRow {
         self.status = status;
     }
 }
-withhold_for!(ProgrammeRow);
+
+impl Withhold for ProgrammeRow {
+    fn withhold(&mut self, status: Status) {
+        self.numerator = None;
+        self.denominator = None;
+        self.rate = None;
+        self.ci_low = None;
+        self.ci_high = None;
+        self.status = status;
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{is_small, withhold_fields};
+use super::{Withhold, is_small};
 use crate::measures::programmes::{ProgrammeCounts, sources_of};
 use crate::measures::{Group, Measure, Period, ProgrammeRow, RateRow, Status};
 use crate::model::RegionIdx;
@@ -99,7 +99,7 @@ impl<'a> Rules<'a> {
                 && row.status == Status::Ok
                 && would_be_primary(row.measure, self.counts_of(row, &row.years, None), self.k)
             {
-                withhold_fields(row, Status::SuppressedPrimary);
+                row.withhold(Status::SuppressedPrimary);
             }
         }
     }
@@ -120,7 +120,7 @@ impl<'a> Rules<'a> {
                     || self.overlap(rows, row)
                     || (periods && self.period(rows, row));
                 if hide {
-                    withhold_fields(&mut rows[i], Status::SuppressedSecondary);
+                    rows[i].withhold(Status::SuppressedSecondary);
                     changed = true;
                 }
             }
@@ -233,7 +233,7 @@ impl<'a> Rules<'a> {
                 .is_some_and(|r| is_suppressed(r.status))
             });
             if any_hidden {
-                withhold_fields(&mut rows[i], Status::SuppressedSecondary);
+                rows[i].withhold(Status::SuppressedSecondary);
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{is_small, withhold_fields};
+use super::{Withhold, is_small};
 use crate::measures::{Measure, RateRow, Status};
 
 /// Apply SPEC §5's rules with threshold `k` (`min_count`), in the order the spec gives them.
@@ -15,16 +15,12 @@ pub fn protect(rows: &mut [RateRow], k: u32) {
     funnel_needs_the_national_row(rows);
 }
 
-fn withhold(row: &mut RateRow, status: Status) {
-    withhold_fields(row, status);
-}
-
 /// Primary: a row is suppressed when its numerator, its denominator, or denominator −
 /// numerator is between 1 and k−1 (for `children_served`: the count).
 fn suppress_primary(rows: &mut [RateRow], k: u32) {
     for row in rows.iter_mut() {
         if needs_primary(row, k) {
-            withhold(row, Status::SuppressedPrimary);
+            row.withhold(Status::SuppressedPrimary);
         }
     }
 }
@@ -69,7 +65,7 @@ fn suppress_secondary(rows: &mut [RateRow]) {
                     .then_with(|| rows[*a].region_code().cmp(rows[*b].region_code()))
             });
         if let Some(i) = smallest {
-            withhold(&mut rows[i], Status::SuppressedSecondary);
+            rows[i].withhold(Status::SuppressedSecondary);
         }
     }
 }

@@ -86,6 +86,18 @@ pub fn classify(x: u64, n: u64, theta: f64) -> Option<Funnel> {
     })
 }
 
+/// The chance, at the national rate `theta`, that a region of `n` cases scores at least `x`
+/// (`above`) or at most `x`: how unusual its point really is. SPEC §7's interpolated limits flag
+/// a region at 100% of a few cases although such a score is common; the report says so.
+pub fn tail_chance(x: u64, n: u64, theta: f64, above: bool) -> Option<f64> {
+    let binomial = Binomial::new(theta, n).ok()?;
+    Some(match (above, x) {
+        (true, 0) => 1.0,
+        (true, x) => 1.0 - binomial.cdf(x - 1),
+        (false, x) => binomial.cdf(x),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +146,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// scipy.stats.binom: `sf(4, 5, 0.795)`, `sf(16, 20, 0.6)`, `cdf(7, 20, 0.6)`.
+    #[test]
+    fn tail_chances_match_scipy() {
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-12;
+        assert!(close(tail_chance(5, 5, 0.795, true), 0.3175672024968751));
+        assert!(close(tail_chance(17, 20, 0.6, true), 0.01596116279000825));
+        assert!(close(tail_chance(7, 20, 0.6, false), 0.021028927477771155));
+        assert_eq!(tail_chance(0, 20, 0.6, true), Some(1.0));
     }
 
     #[test]

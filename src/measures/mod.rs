@@ -37,7 +37,7 @@ use crate::model::{Day, RegionIdx};
 use crate::reference;
 
 pub use catalogue::Measure;
-pub use funnel::{Funnel, LIMIT_PROBABILITIES, classify as funnel_class, control_limits};
+pub use funnel::{Funnel, control_limits, tail_chance};
 pub use interval::{newcombe_difference, wald_difference_in_differences, wilson_interval};
 pub use programmes::{Group, Membership, Period, ProgrammeRow, ProgrammeTable};
 pub use reconciliation::ReconciliationRow;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use arrow_array::ArrayRef;
+use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
@@ -128,6 +128,33 @@ pub fn arrow_schema(columns: &[ColumnSpec]) -> SchemaRef {
             .map(|c| Field::new(c.name, c.column_type.arrow(), c.nullable))
             .collect::<Vec<_>>(),
     ))
+}
+
+/// A text column of `rows`, one value each.
+pub fn text_column<'a, T>(rows: &'a [T], value: impl Fn(&'a T) -> &'a str) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(rows.iter().map(value)))
+}
+
+/// A nullable text column of `rows`.
+pub fn optional_text_column<'a, T>(
+    rows: &'a [T],
+    value: impl Fn(&'a T) -> Option<&'a str>,
+) -> ArrayRef {
+    Arc::new(rows.iter().map(value).collect::<StringArray>())
+}
+
+/// A nullable count column (`INT64`, SPEC §6) of `rows`.
+pub fn count_column<T>(rows: &[T], value: impl Fn(&T) -> Option<u64>) -> ArrayRef {
+    Arc::new(
+        rows.iter()
+            .map(|r| value(r).map(|v| v as i64))
+            .collect::<Int64Array>(),
+    )
+}
+
+/// A nullable floating-point column of `rows`.
+pub fn real_column<T>(rows: &[T], value: impl Fn(&T) -> Option<f64>) -> ArrayRef {
+    Arc::new(rows.iter().map(value).collect::<Float64Array>())
 }
 
 /// Writes one Parquet file a row group at a time. `finish` gives the file's SHA-256.

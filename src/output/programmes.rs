@@ -6,12 +6,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
+use arrow_array::{ArrayRef, Int32Array};
 use parquet::basic::Compression;
 
 use super::OutputEntry;
 use super::manifest::ProgrammeEntry;
-use super::parquet_file::{ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter};
+use super::parquet_file::{
+    ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter, count_column, optional_text_column,
+    real_column, text_column,
+};
 use crate::config::Pipeline;
 use crate::measures::ProgrammeRow;
 
@@ -53,35 +56,19 @@ pub fn write_programmes(
 }
 
 fn programme_column<'a>(column: usize, rows: &'a [ProgrammeRow], names: &'a [&'a str]) -> ArrayRef {
-    let text = |value: &dyn Fn(&'a ProgrammeRow) -> &'a str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(value)))
-    };
-    let count = |value: fn(&ProgrammeRow) -> Option<u64>| -> ArrayRef {
-        Arc::new(
-            rows.iter()
-                .map(|r| value(r).map(|v| v as i64))
-                .collect::<Int64Array>(),
-        )
-    };
-    let real = |value: fn(&ProgrammeRow) -> Option<f64>| -> ArrayRef {
-        Arc::new(rows.iter().map(value).collect::<Float64Array>())
-    };
+    let text = |value: fn(&ProgrammeRow) -> &str| text_column(rows, value);
     match COLUMNS[column].name {
-        "programme" => text(&|r| names.get(r.programme).copied().unwrap_or("")),
-        "group" => text(&|r| r.group.code()),
-        "measure" => text(&|r| r.measure.code()),
+        "programme" => text_column(rows, |r| names.get(r.programme).copied().unwrap_or("")),
+        "group" => text(|r| r.group.code()),
+        "measure" => text(|r| r.measure.code()),
         "year" => Arc::new(rows.iter().map(|r| r.year).collect::<Int32Array>()),
-        "period" => Arc::new(
-            rows.iter()
-                .map(|r| r.period.map(|p| p.code()))
-                .collect::<StringArray>(),
-        ),
-        "numerator" => count(|r| r.numerator),
-        "denominator" => count(|r| r.denominator),
-        "rate" => real(|r| r.rate),
-        "ci_low" => real(|r| r.ci_low),
-        "ci_high" => real(|r| r.ci_high),
-        "status" => text(&|r| r.status.code()),
+        "period" => optional_text_column(rows, |r| r.period.map(|p| p.code())),
+        "numerator" => count_column(rows, |r| r.numerator),
+        "denominator" => count_column(rows, |r| r.denominator),
+        "rate" => real_column(rows, |r| r.rate),
+        "ci_low" => real_column(rows, |r| r.ci_low),
+        "ci_high" => real_column(rows, |r| r.ci_high),
+        "status" => text(|r| r.status.code()),
         other => unreachable!("programmes.parquet has no column {other}"),
     }
 }

@@ -5,11 +5,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
+use arrow_array::{ArrayRef, Int32Array};
 use parquet::basic::Compression;
 
 use super::OutputEntry;
-use super::parquet_file::{ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter};
+use super::parquet_file::{
+    ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter, count_column, optional_text_column,
+    real_column, text_column,
+};
 use crate::measures::RateRow;
 use crate::reference;
 
@@ -56,36 +59,20 @@ fn rate_column(column: usize, rows: &[RateRow]) -> ArrayRef {
         (Some(i), true) => oblasts[i as usize].name_bg.as_str(),
         (Some(i), false) => oblasts[i as usize].name_en.as_str(),
     };
-    let text = |value: &dyn Fn(&RateRow) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(value)))
-    };
-    let count = |value: fn(&RateRow) -> Option<u64>| -> ArrayRef {
-        Arc::new(
-            rows.iter()
-                .map(|r| value(r).map(|v| v as i64))
-                .collect::<Int64Array>(),
-        )
-    };
-    let real = |value: fn(&RateRow) -> Option<f64>| -> ArrayRef {
-        Arc::new(rows.iter().map(value).collect::<Float64Array>())
-    };
+    let text = |value: fn(&RateRow) -> &str| text_column(rows, value);
     match COLUMNS[column].name {
-        "measure" => text(&|r| r.measure.code()),
-        "region" => text(&|r| r.region_code()),
-        "region_name_bg" => text(&|r| name(r, true)),
-        "region_name_en" => text(&|r| name(r, false)),
+        "measure" => text(|r| r.measure.code()),
+        "region" => text(|r| r.region_code()),
+        "region_name_bg" => text_column(rows, |r| name(r, true)),
+        "region_name_en" => text_column(rows, |r| name(r, false)),
         "year" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
-        "numerator" => count(|r| r.numerator),
-        "denominator" => count(|r| r.denominator),
-        "rate" => real(|r| r.rate),
-        "ci_low" => real(|r| r.ci_low),
-        "ci_high" => real(|r| r.ci_high),
-        "status" => text(&|r| r.status.code()),
-        "funnel" => Arc::new(
-            rows.iter()
-                .map(|r| r.funnel.map(|f| f.code()))
-                .collect::<StringArray>(),
-        ),
+        "numerator" => count_column(rows, |r| r.numerator),
+        "denominator" => count_column(rows, |r| r.denominator),
+        "rate" => real_column(rows, |r| r.rate),
+        "ci_low" => real_column(rows, |r| r.ci_low),
+        "ci_high" => real_column(rows, |r| r.ci_high),
+        "status" => text(|r| r.status.code()),
+        "funnel" => optional_text_column(rows, |r| r.funnel.map(|f| f.code())),
         other => unreachable!("rates.parquet has no column {other}"),
     }
 }

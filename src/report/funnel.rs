@@ -10,8 +10,7 @@ use super::ReportInput;
 use super::format::{format_count, format_rate, region_name};
 use super::i18n::{Strings, measure_name, text};
 use super::rows::{latest_ok_year, rows_of};
-use crate::measures::{Funnel, Measure, Status, control_limits};
-use statrs::distribution::{Binomial, DiscreteCDF};
+use crate::measures::{Funnel, Measure, Status, control_limits, tail_chance};
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 320.0;
@@ -56,18 +55,6 @@ struct FunnelPoint {
     tag: Option<String>,
 }
 
-/// The chance, at the national rate, of a region of `n` cases reaching at least `x` (for
-/// `above`) or at most `x`: how unusual a point really is. SPEC §7's interpolated limits flag
-/// a region at 100% of a few cases although such a score is common; the sentence says so.
-fn tail_chance(x: u64, n: u64, theta: f64, above: bool) -> Option<f64> {
-    let b = Binomial::new(theta, n).ok()?;
-    Some(if above {
-        if x == 0 { 1.0 } else { 1.0 - b.cdf(x - 1) }
-    } else {
-        b.cdf(x)
-    })
-}
-
 /// The funnel plot of `m`, or `None` when no finished year has a published national rate or
 /// no region is published in it.
 pub(super) fn funnel_plot(input: &ReportInput<'_>, m: Measure, t: &Strings) -> Option<FunnelPlot> {
@@ -108,15 +95,16 @@ pub(super) fn funnel_plot(input: &ReportInput<'_>, m: Measure, t: &Strings) -> O
         .filter_map(|n| control_limits(*n, theta).map(|l| (*n, l)))
         .collect();
     let smallest_n = regions.iter().map(|(_, _, n, _)| *n).min().unwrap_or(5);
+    let widest = control_limits(smallest_n, theta);
     let lowest = regions
         .iter()
         .map(|(_, _, _, rate)| *rate)
-        .chain(control_limits(smallest_n, theta).map(|l| l[0]))
+        .chain(widest.map(|l| l[0]))
         .fold(theta, f64::min);
     let highest = regions
         .iter()
         .map(|(_, _, _, rate)| *rate)
-        .chain(control_limits(smallest_n, theta).map(|l| l[3]))
+        .chain(widest.map(|l| l[3]))
         .fold(theta, f64::max);
     let y_low = ((lowest - 0.02).max(0.0) * 10.0).floor() / 10.0;
     let y_high = ((highest + 0.02).min(1.0) * 10.0).ceil() / 10.0;

@@ -148,10 +148,13 @@ pub struct ProgrammeMatches {
     pub listed: Vec<ListedMatch>,
 }
 
-/// Count, for each programme, the kept cases it matched, in all and by listed name, from the
-/// kept cases of each place (`per_place[i]`: those of `places[i]`, `link::Linked::kept_per_place`).
+/// Count, for each programme, the kept cases it matched, in all (by `membership`, made from
+/// the same `places`) and by listed name, from the kept cases of each place (`per_place[i]`:
+/// those of `places[i]`, `link::Linked::kept_per_place`).
+#[allow(clippy::too_many_arguments)]
 pub fn matches(
     programmes: &[Programme],
+    membership: &Membership,
     source_names: &[&str],
     places: &[Place],
     per_place: &[u64],
@@ -159,7 +162,6 @@ pub fn matches(
     source_of_file: &[usize],
 ) -> Vec<ProgrammeMatches> {
     let office_key: Vec<String> = offices.iter().map(|o| lookup_key(o)).collect();
-    let membership = Membership::new(programmes, places, offices, source_of_file);
     programmes
         .iter()
         .enumerate()
