@@ -1883,7 +1883,9 @@ def _(c):
     seen = False
     t0 = time.monotonic()
     while ha.running() and time.monotonic() - t0 < 60:
-        if lock_held_in_proc(lock):
+        # Held, and its holder written: a run takes the lock first and then writes who holds
+        # it, so a lock seen in between would change under B and be blamed on B.
+        if lock_held_in_proc(lock) and os.path.getsize(lock) > 0:
             seen = True
             break
         time.sleep(0.005)
