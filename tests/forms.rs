@@ -441,6 +441,37 @@ fn a_workbook_calamine_cannot_read_is_a_clear_error() {
     assert!(!stderr.contains("internal error"), "{stderr}");
 }
 
+/// Small files that stand for huge sheets: an 18 KB `.xls` (from the `workbook_ingest` fuzz
+/// target) with two cells at opposite corners of the grid, and a 43 KB `.ods` whose 20,000 rows
+/// each repeat a number across all 16,384 columns. calamine would ask for tens of GB reading
+/// either and abort the process; they are refused, by name, before it reads them.
+#[test]
+fn a_small_workbook_standing_for_a_huge_sheet_is_refused_before_it_is_read() {
+    for (name, kind) in [
+        (
+            "far_apart_cells.xls",
+            "an Excel 97\u{2013}2003 workbook (.xls)",
+        ),
+        ("repeated_cells.ods", "an OpenDocument spreadsheet (.ods)"),
+    ] {
+        let bytes = fs::read(repo().join("tests/fixtures/workbooks").join(name)).unwrap();
+        assert!(bytes.len() < 50_000, "{name} is small");
+        let (code, stderr) = run_on(name, &bytes);
+        assert_eq!(code, 1, "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{name}: this is {kind} whose sheets span so many cells that reading them would take about"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("more than the 768 MB a workbook may take"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("internal error"), "{stderr}");
+    }
+}
+
 #[test]
 fn a_workbook_over_the_limit_is_refused_before_it_is_parsed() {
     let mut bytes = b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml xl/workbook.xml".to_vec();

@@ -59,6 +59,15 @@ pub enum IngestError {
         limit: String,
     },
     #[error(
+        "{path}: this is {kind} whose sheets span so many cells that reading them would take about {need} of memory, more than the {limit} a workbook may take\nhint: a stray cell far below or to the right of the data makes a sheet span that far: delete the empty rows and columns after the data and save again, or save the sheet as \"CSV UTF-8 (comma delimited)\", which has no size limit"
+    )]
+    SheetsTooLarge {
+        path: PathBuf,
+        kind: &'static str,
+        need: String,
+        limit: String,
+    },
+    #[error(
         "{path}: this looks like {kind}, but it cannot be read as one: {why}\nhint: open it in Excel or LibreOffice; if it opens, save it again as .xlsx (without a password), or as \"CSV UTF-8 (comma delimited)\""
     )]
     UnreadableWorkbook {

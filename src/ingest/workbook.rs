@@ -34,6 +34,15 @@ pub const MAX_WORKBOOK_BYTES: usize = 100 << 20;
 /// hold about 550,000 such rows and take about 1 GB.
 pub const MAX_WHOLE_WORKBOOK_BYTES: usize = 30 << 20;
 
+/// The most memory calamine may take for the sheets of an `.xls` or `.ods`, which it reads whole
+/// (all of them, as grids from each sheet's first cell to its last): 768 MB, reckoned before it
+/// reads them (`xls_guard`, `ods_guard`). 400,000 rows of 20 columns take about 900 MB in an
+/// `.ods`, 450 MB in an `.xls`; a stray cell far below or to the right makes a sheet span far.
+pub const WHOLE_READ_BUDGET: u64 = 768 << 20;
+
+mod ods_guard;
+mod xls_guard;
+
 /// The most an `.xlsx` or `.ods` (a ZIP archive) may unpack to, by what its parts declare: 1 GB,
 /// about ten times `MAX_WORKBOOK_BYTES`, as sheet XML packs. More is a ZIP bomb, not an export.
 pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;
@@ -234,6 +243,25 @@ pub(super) fn open<R: Read>(
             None => return Err(unreadable(DAMAGED)),
         }
     }
+    let too_large = |need: u64| IngestError::SheetsTooLarge {
+        path: path.to_path_buf(),
+        kind: format.describe(),
+        need: bound_text((need >> 20 << 20) as usize),
+        limit: bound_text(WHOLE_READ_BUDGET as usize),
+    };
+    let head = match format {
+        WorkbookFormat::Xlsx => head,
+        WorkbookFormat::Xls => match xls_guard::clean_copy(&head) {
+            Ok(copy) => copy,
+            Err(xls_guard::XlsRefusal::TooLarge(need)) => return Err(too_large(need)),
+            Err(xls_guard::XlsRefusal::Damaged) => return Err(unreadable(NOT_AN_XLS)),
+        },
+        WorkbookFormat::Ods => match ods_guard::check(&head) {
+            Ok(()) => head,
+            Err(ods_guard::OdsRefusal::TooLarge(need)) => return Err(too_large(need)),
+            Err(ods_guard::OdsRefusal::Damaged) => return Err(unreadable(DAMAGED)),
+        },
+    };
     let parsed = catch_unwind(AssertUnwindSafe(|| {
         let cursor = Cursor::new(head);
         match format {
@@ -304,12 +332,13 @@ fn why_xlsx(e: &calamine::XlsxError) -> Problem {
     })
 }
 
+const NOT_AN_XLS: &str =
+    "it is damaged, or an Office file of that age that is not a workbook (Word, PowerPoint)";
+
 fn why_xls(e: &calamine::XlsError) -> Problem {
     Problem::Why(match e {
         calamine::XlsError::Password => PASSWORD,
-        _ => {
-            "it is damaged, or an Office file of that age that is not a workbook (Word, PowerPoint)"
-        }
+        _ => NOT_AN_XLS,
     })
 }
 
