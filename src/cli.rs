@@ -114,6 +114,11 @@ struct SynthArgs {
     /// Mac). The same rows; the pipeline file reads them. May be given more than once.
     #[arg(long, value_name = "SOURCE=FORM")]
     form: Vec<String>,
+    /// Write every case into one file, plain/plain.csv (UTF-8, ';'-separated, ISO dates,
+    /// canonical labels), as one office exporting the whole country: the input of the
+    /// benchmark's minimal peer (scripts/bench). --form plain=... writes it in another form.
+    #[arg(long)]
+    one_file: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -383,8 +388,15 @@ fn synth_exports(args: SynthArgs) -> Result<u8> {
     };
     let forms = synth::Forms::parse(&args.form).map_err(|e| UsageError(e.to_string()))?;
     let out = &args.out;
-    let summary = synth::write_exports_as(out, args.rows, args.seed, programme.as_ref(), &forms)
-        .with_context(|| format!("writing synthetic exports to {}", out.display()))?;
+    let summary = synth::write_exports_as(
+        out,
+        args.rows,
+        args.seed,
+        programme.as_ref(),
+        &forms,
+        args.one_file,
+    )
+    .with_context(|| format!("writing synthetic exports to {}", out.display()))?;
     let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
     info!(
         "wrote {} files with {total} synthetic rows and {} to {}",

@@ -536,3 +536,65 @@ fn xls_and_ods_workbooks_read_as_their_csv() {
         assert!(c == content, "{extension}: cases.parquet differs");
     }
 }
+
+/// `synth --one-file` (the benchmark's minimal input): every case in one UTF-8 `;` file, which
+/// the pipeline file it writes reads whole, every row accounted for, every oblast present.
+#[test]
+fn one_file_synth_is_one_export_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("one");
+    let output = outcomes(dir.path())
+        .args([
+            "synth",
+            "--rows",
+            "4000",
+            "--seed",
+            "8080",
+            "--one-file",
+            "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let exports: Vec<_> = fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        {
+            let mut e = exports.clone();
+            e.sort();
+            e
+        },
+        ["demo.key", "pipeline.toml", "plain"]
+    );
+    let text = fs::read_to_string(data.join("plain/plain.csv")).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(header.split(';').count(), 13, "{header}");
+    let written = text.lines().count() as u64 - 1;
+    let out = dir.path().join("out");
+    run(dir.path(), &data.join("pipeline.toml"), &out);
+    let accounted = accounts(&out);
+    let [read, accepted, rejected, duplicate] = accounted["plain/plain"];
+    assert_eq!(accounted.len(), 1, "{accounted:?}");
+    assert_eq!(read, written);
+    assert_eq!(accepted + rejected + duplicate, read);
+    assert!(rejected * 20 < read, "{rejected} of {read} rejected");
+    let rates = read_parquet(&out.join("rates.parquet"));
+    let regions: std::collections::BTreeSet<String> = rates
+        .batches
+        .iter()
+        .flat_map(|b| {
+            let col = b
+                .column_by_name("region")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap()
+                .clone();
+            (0..col.len()).map(move |i| col.value(i).to_string())
+        })
+        .collect();
+    assert_eq!(regions.len(), 29, "28 oblasts and BG: {regions:?}");
+}

@@ -1,9 +1,14 @@
-"""Side-by-side benchmark: `outcomes run` against DuckDB doing the comparable job
-(scripts/bench/duckdb_job.py) on the same freshly generated synthetic exports, on this machine,
-in one run. Reports each one's wall time and peak memory (the peak resident set of the process
+"""Side-by-side benchmark: `outcomes run` against DuckDB jobs on the same freshly generated
+synthetic exports, on this machine, in one run. Reports each one's wall time and peak memory (the peak resident set of the process
 and its children, from wait4) and the ratio of wall times.
 
-usage: python3 benchmark.py [--rows N] [--seed S] [--repeat K] [--work DIR] [--no-duckdb]
+Two DuckDB jobs: the comparable one (duckdb_job.py: the four office layouts, label maps, the
+same fifteen columns) and the minimal one (duckdb_minimal.py: one UTF-8 `;` export from
+`outcomes synth --one-file`, sha256 of the identifiers, closed-case rates). Each is paired with
+`outcomes run` on its own input, and the pairs alternate.
+
+usage: python3 benchmark.py [--rows N] [--seed S] [--repeat K] [--work DIR]
+                            [--peer both|comparable|minimal|none]
 
 Run it through scripts/bench/run.sh, which builds the release binary and installs DuckDB from
 PyPI into a virtual environment first.
@@ -40,6 +45,44 @@ def tree_bytes(path):
     return total
 
 
+def synth(args, seed, one_file):
+    """The synthetic exports for this run (generated once, then reused); their pipeline file."""
+    kind = "one" if one_file else "data"
+    data = os.path.join(args.work, f"{kind}-{args.rows}-{seed}")
+    if not os.path.exists(os.path.join(data, "pipeline.toml")):
+        layout = "one file" if one_file else "four layouts"
+        print(f"generating {args.rows:,} rows ({layout}), seed {seed} ...", flush=True)
+        cmd = [args.binary, "synth", "--out", data, "--rows", str(args.rows), "--seed", str(seed)]
+        wall, _, code = measure(cmd + (["--one-file"] if one_file else []), os.path.join(args.work, "synth.log"))
+        if code != 0:
+            sys.exit(f"synth failed (exit {code}); see {args.work}/synth.log")
+        print(f"  synth took {wall:.1f} s", flush=True)
+    return os.path.join(data, "pipeline.toml")
+
+
+def time_outcomes(args, pipeline, label):
+    out = os.path.join(args.work, "out-outcomes")
+    subprocess.run(["rm", "-rf", out], check=True)
+    wall, peak, code = measure(
+        [args.binary, "run", pipeline, "--out", out, "--quiet"], os.path.join(args.work, "outcomes.log")
+    )
+    # Exit code 3 means a source is over its reject limit: the outputs are written.
+    if code not in (0, 3):
+        sys.exit(f"outcomes run failed (exit {code}); see {args.work}/outcomes.log")
+    print(f"  outcomes run ({label}): {wall:6.1f} s, peak {peak:6.0f} MiB", flush=True)
+    return {"wall_s": wall, "peak_mib": peak}
+
+
+def time_peer(args, cmd, label):
+    out = os.path.join(args.work, "out-duckdb")
+    subprocess.run(["rm", "-rf", out], check=True)
+    wall, peak, code = measure([sys.executable] + cmd + [out], os.path.join(args.work, "duckdb.log"))
+    if code != 0:
+        sys.exit(f"the DuckDB {label} job failed (exit {code}); see {args.work}/duckdb.log")
+    print(f"  duckdb {label:>10}: {wall:6.1f} s, peak {peak:6.0f} MiB", flush=True)
+    return {"wall_s": wall, "peak_mib": peak}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -47,67 +90,68 @@ def main():
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the median is reported")
     parser.add_argument("--work", default=os.path.join(ROOT, "target", "bench"))
     parser.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "outcomes"))
-    parser.add_argument("--no-duckdb", action="store_true", help="time outcomes only")
+    parser.add_argument(
+        "--peer",
+        choices=["both", "comparable", "minimal", "none"],
+        default="both",
+        help="which DuckDB job to time beside outcomes (none: outcomes alone, on the four layouts)",
+    )
+    parser.add_argument("--no-duckdb", action="store_true", help="the same as --peer none")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
+    if args.no_duckdb:
+        args.peer = "none"
     seed = args.seed if args.seed is not None else random.randrange(1, 1_000_000)
     os.makedirs(args.work, exist_ok=True)
 
-    data = os.path.join(args.work, f"data-{args.rows}-{seed}")
-    if not os.path.exists(os.path.join(data, "pipeline.toml")):
-        print(f"generating {args.rows:,} rows, seed {seed} ...", flush=True)
-        wall, _, code = measure(
-            [args.binary, "synth", "--out", data, "--rows", str(args.rows), "--seed", str(seed)],
-            os.path.join(args.work, "synth.log"),
-        )
-        if code != 0:
-            sys.exit(f"synth failed (exit {code}); see {args.work}/synth.log")
-        print(f"  synth took {wall:.1f} s", flush=True)
-    pipeline = os.path.join(data, "pipeline.toml")
-    size = tree_bytes(data)
-    print(f"input: {size / 1e9:.2f} GB of CSV in {data}", flush=True)
+    # Each pair: outcomes and a DuckDB job on the same files, in turn.
+    pairs = []
+    if args.peer in ("both", "comparable", "none"):
+        pipeline = synth(args, seed, one_file=False)
+        cmd = [os.path.join(HERE, "duckdb_job.py"), pipeline]
+        pairs.append(("comparable", pipeline, None if args.peer == "none" else cmd))
+    if args.peer in ("both", "minimal"):
+        pipeline = synth(args, seed, one_file=True)
+        base = os.path.dirname(pipeline)
+        export, key = os.path.join(base, "plain", "plain.csv"), os.path.join(base, "demo.key")
+        pairs.append(("minimal", pipeline, [os.path.join(HERE, "duckdb_minimal.py"), export, key]))
+    for label, pipeline, _ in pairs:
+        size = tree_bytes(os.path.dirname(pipeline))
+        print(f"{label} input: {size / 1e9:.2f} GB of CSV in {os.path.dirname(pipeline)}", flush=True)
 
-    results = {"rows": args.rows, "seed": seed, "input_bytes": size, "outcomes": [], "duckdb": []}
-    for i in range(args.repeat):
-        out = os.path.join(args.work, "out-outcomes")
-        subprocess.run(["rm", "-rf", out], check=True)
-        wall, peak, code = measure(
-            [args.binary, "run", pipeline, "--out", out, "--quiet"],
-            os.path.join(args.work, "outcomes.log"),
-        )
-        # Exit code 3 means a source is over its reject limit: the outputs are written.
-        if code not in (0, 3):
-            sys.exit(f"outcomes run failed (exit {code}); see {args.work}/outcomes.log")
-        results["outcomes"].append({"wall_s": wall, "peak_mib": peak})
-        print(f"  outcomes run {i + 1}: {wall:6.1f} s, peak {peak:6.0f} MiB", flush=True)
-        if args.no_duckdb:
-            continue
-        out = os.path.join(args.work, "out-duckdb")
-        subprocess.run(["rm", "-rf", out], check=True)
-        wall, peak, code = measure(
-            [sys.executable, os.path.join(HERE, "duckdb_job.py"), pipeline, out],
-            os.path.join(args.work, "duckdb.log"),
-        )
-        if code != 0:
-            sys.exit(f"the DuckDB job failed (exit {code}); see {args.work}/duckdb.log")
-        results["duckdb"].append({"wall_s": wall, "peak_mib": peak})
-        print(f"  duckdb       {i + 1}: {wall:6.1f} s, peak {peak:6.0f} MiB", flush=True)
+    results = {"rows": args.rows, "seed": seed, "cores": os.cpu_count(), "pairs": {}}
+    for label, pipeline, _ in pairs:
+        results["pairs"][label] = {
+            "input_bytes": tree_bytes(os.path.dirname(pipeline)),
+            "outcomes": [],
+            "duckdb": [],
+        }
+    for _ in range(args.repeat):
+        for label, pipeline, cmd in pairs:
+            runs = results["pairs"][label]
+            runs["outcomes"].append(time_outcomes(args, pipeline, label))
+            if cmd:
+                runs["duckdb"].append(time_peer(args, cmd, label))
 
     def median(runs, key):
         return statistics.median(r[key] for r in runs)
 
-    o_wall, o_peak = median(results["outcomes"], "wall_s"), median(results["outcomes"], "peak_mib")
     print()
-    print(f"rows {args.rows:,} (seed {seed}), {size / 1e9:.2f} GB of CSV, {os.cpu_count()} cores")
-    print("| tool | wall time | peak memory |")
-    print("|---|---:|---:|")
-    print(f"| outcomes run | {o_wall:.1f} s | {o_peak:.0f} MiB |")
-    if results["duckdb"]:
-        d_wall, d_peak = median(results["duckdb"], "wall_s"), median(results["duckdb"], "peak_mib")
-        print(f"| DuckDB {duckdb_version()} | {d_wall:.1f} s | {d_peak:.0f} MiB |")
-        ratio = o_wall / d_wall
-        results["ratio"] = ratio
-        print(f"\noutcomes / DuckDB wall time: {ratio:.2f}")
+    print(f"rows {args.rows:,} (seed {seed}), {os.cpu_count()} cores, median of {args.repeat}")
+    print("| input | tool | wall time | peak memory |")
+    print("|---|---|---:|---:|")
+    for label, runs in results["pairs"].items():
+        gb = f"{runs['input_bytes'] / 1e9:.2f} GB"
+        o_wall, o_peak = median(runs["outcomes"], "wall_s"), median(runs["outcomes"], "peak_mib")
+        print(f"| {label} ({gb}) | outcomes run | {o_wall:.1f} s | {o_peak:.0f} MiB |")
+        if runs["duckdb"]:
+            d_wall, d_peak = median(runs["duckdb"], "wall_s"), median(runs["duckdb"], "peak_mib")
+            print(f"| {label} ({gb}) | DuckDB {duckdb_version()}, {label} job | {d_wall:.1f} s | {d_peak:.0f} MiB |")
+            runs["ratio"] = o_wall / d_wall
+    print()
+    for label, runs in results["pairs"].items():
+        if "ratio" in runs:
+            print(f"outcomes / DuckDB {label} job, wall time: {runs['ratio']:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

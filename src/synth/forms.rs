@@ -74,13 +74,13 @@ impl Forms {
                 format!("--form {pair}: the form is one of csv, xlsx, utf-16, cr")
             })?;
             let who = who.trim();
-            let known = ["all", "dsp", "ngo", "sofia", "regional"].contains(&who)
+            let known = ["all", "dsp", "ngo", "sofia", "regional", "plain"].contains(&who)
                 || who
                     .strip_prefix("dsp_")
                     .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_lowercase()));
             if !known {
                 bail!(
-                    "--form {pair}: the source is a layout (dsp, ngo, sofia, regional), a source such as dsp_sml, or all"
+                    "--form {pair}: the source is a layout (dsp, ngo, sofia, regional, plain), a source such as dsp_sml, or all"
                 );
             }
             rules.push((who.to_string(), form));
@@ -122,6 +122,7 @@ fn layout_name(layout: Layout) -> &'static str {
         Layout::Ngo => "ngo",
         Layout::Sofia => "sofia",
         Layout::Regional => "regional",
+        Layout::Plain => "plain",
     }
 }
 

@@ -21,6 +21,9 @@ pub(super) enum Layout {
     Sofia,
     /// D: the other regional directorates.
     Regional,
+    /// E: one office exporting the whole country into one UTF-8, `;`-separated file, canonical
+    /// labels and ISO dates (`--one-file`): the input of the benchmark's minimal peer.
+    Plain,
 }
 
 impl Layout {
@@ -48,7 +51,7 @@ impl Layout {
 
     pub(super) fn delimiter(self) -> char {
         match self {
-            Layout::Dsp => ';',
+            Layout::Dsp | Layout::Plain => ';',
             Layout::Ngo | Layout::Regional => ',',
             Layout::Sofia => '\t',
         }
@@ -61,6 +64,7 @@ impl Layout {
             Layout::Ngo => COLUMNS_B,
             Layout::Sofia => COLUMNS_C,
             Layout::Regional => COLUMNS_D,
+            Layout::Plain => COLUMNS_E,
         }
     }
 
@@ -73,7 +77,7 @@ impl Layout {
             Layout::Dsp => &LABELS_A,
             Layout::Ngo => &LABELS_B,
             Layout::Sofia => &LABELS_C,
-            Layout::Regional => &LABELS_D,
+            Layout::Regional | Layout::Plain => &LABELS_D,
         }
     }
 
@@ -82,7 +86,7 @@ impl Layout {
     pub(super) fn date_styles(self) -> &'static [DateStyle] {
         match self {
             Layout::Dsp => &[DateStyle::DotG, DateStyle::Dot],
-            Layout::Ngo => &[DateStyle::Iso],
+            Layout::Ngo | Layout::Plain => &[DateStyle::Iso],
             Layout::Sofia => &[DateStyle::Slash],
             Layout::Regional => &[DateStyle::Dot],
         }
@@ -95,6 +99,11 @@ impl Layout {
             Layout::Dsp => DateStyle::Dot,
             _ => self.date_styles()[0],
         }
+    }
+
+    /// Whether the office writes a file a year (else one file of every year).
+    pub(super) fn yearly_files(self) -> bool {
+        self != Layout::Plain
     }
 
     /// The share of rows whose sex is recorded as unknown, where the office records that.
@@ -325,6 +334,24 @@ const COLUMNS_D: &[(&str, Column)] = &[
     ("Бележка", Column::Notes(Language::Bg)),
 ];
 
+/// Layout E: the whole country in one file (UTF-8, `;`, LF, ISO dates, canonical values).
+#[rustfmt::skip]
+const COLUMNS_E: &[(&str, Column)] = &[
+    ("ЕГН", Column::ChildId(IdStyle::Digits)),
+    ("Име", Column::Name(NameStyle::FirstAndSurname)),
+    ("Рождена дата", Column::BirthDate),
+    ("Пол", Column::Sex),
+    ("Семейство", Column::FamilyId(FamilyIdStyle::Number)),
+    ("Дело", Column::CaseNumber(CaseNumberStyle::CodeNumberYear)),
+    ("Код област", Column::Region(RegionStyle::Code)),
+    ("Тип", Column::CaseType),
+    ("Начало", Column::Opened),
+    ("Край", Column::Closed),
+    ("Резултат", Column::Outcome),
+    ("Настаняване", Column::PlacementType),
+    ("Област настаняване", Column::PlacementRegion(RegionStyle::Code)),
+];
+
 // ---------------------------------------------------------------------------------------------
 // Labels.
 
@@ -475,6 +502,7 @@ impl Source {
             Layout::Ngo => "ngo".to_string(),
             Layout::Sofia => "sofia".to_string(),
             Layout::Regional => "regional".to_string(),
+            Layout::Plain => "plain".to_string(),
         }
     }
 
@@ -536,7 +564,7 @@ impl Offices {
         }
         for (o, layout) in layout_of.iter().enumerate() {
             match layout {
-                Layout::Dsp => {}
+                Layout::Dsp | Layout::Plain => {}
                 Layout::Ngo => source_of[o] = ngo,
                 Layout::Sofia => source_of[o] = sofia,
                 Layout::Regional => source_of[o] = regional,
@@ -547,6 +575,19 @@ impl Offices {
             source_of,
             ngo,
             regional,
+        }
+    }
+
+    /// One office exporting every oblast's cases into one file (layout E, `--one-file`).
+    pub(super) fn one_file() -> Offices {
+        Offices {
+            sources: vec![Source {
+                layout: Layout::Plain,
+                oblast: None,
+            }],
+            source_of: vec![0; reference::oblasts().len()],
+            ngo: 0,
+            regional: 0,
         }
     }
 
@@ -570,7 +611,13 @@ mod tests {
     use super::*;
     use crate::model::{CaseType, Outcome, PlacementType, Sex};
 
-    const LAYOUTS: [Layout; 4] = [Layout::Dsp, Layout::Ngo, Layout::Sofia, Layout::Regional];
+    const LAYOUTS: [Layout; 5] = [
+        Layout::Dsp,
+        Layout::Ngo,
+        Layout::Sofia,
+        Layout::Regional,
+        Layout::Plain,
+    ];
 
     #[test]
     fn label_tables_cover_their_vocabularies() {

@@ -65,19 +65,21 @@ pub fn write_exports(
     seed: u64,
     programme: Option<&Programme>,
 ) -> anyhow::Result<SynthSummary> {
-    write_exports_as(out, rows, seed, programme, &Forms::csv())
+    write_exports_as(out, rows, seed, programme, &Forms::csv(), false)
 }
 
 /// `write_exports`, with some offices' files in another form (`forms`): the same rows as a
-/// workbook, UTF-16 text or with CR line ends, and the pipeline file reading them so.
+/// workbook, UTF-16 text or with CR line ends, and the pipeline file reading them so. With
+/// `one_file`, one office (layout E) exports every oblast into `plain/plain.csv` instead.
 pub fn write_exports_as(
     out: &Path,
     rows: u64,
     seed: u64,
     programme: Option<&Programme>,
     forms: &Forms,
+    one_file: bool,
 ) -> anyhow::Result<SynthSummary> {
-    generate(out, rows, seed, programme, forms).map(|(summary, _)| summary)
+    generate(out, rows, seed, programme, forms, one_file).map(|(summary, _)| summary)
 }
 
 /// `write_exports`, with the counts the tests check.
@@ -87,11 +89,16 @@ fn generate(
     seed: u64,
     programme: Option<&Programme>,
     forms: &Forms,
+    one_file: bool,
 ) -> anyhow::Result<(SynthSummary, simulate::Stats)> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write::remove_stale(out)?;
     let geo = geography::Geo::load()?;
-    let offices = layouts::Offices::new(rows);
+    let offices = if one_file {
+        layouts::Offices::one_file()
+    } else {
+        layouts::Offices::new(rows)
+    };
     let simulation = simulate::Simulation::new(&geo, &offices, out, rows, seed, programme);
     let (mut files, stats) = simulation.run()?;
     for (path, _) in &mut files {

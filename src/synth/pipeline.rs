@@ -46,6 +46,9 @@ pub(super) fn pipeline_toml(
     let mut t = String::new();
     let (y, m, d) = AS_OF;
     let mut options = programme.map_or(String::new(), |p| format!(" {}", p.options()));
+    if offices.sources.iter().any(|s| !s.layout.yearly_files()) {
+        options.push_str(" --one-file");
+    }
     options.push_str(&forms.options());
     let _ = writeln!(
         t,

@@ -253,7 +253,7 @@ impl<'g> Simulation<'g> {
             self.exports.close_year()?;
         }
         self.stats.capped = self.effect.as_ref().map_or(0, Effect::capped);
-        Ok((self.exports.finish(), self.stats))
+        Ok((self.exports.finish()?, self.stats))
     }
 
     fn run_pending(&mut self, day: i32) -> anyhow::Result<()> {

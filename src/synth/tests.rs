@@ -102,7 +102,7 @@ pub(super) fn decode(layout: Layout, bytes: &[u8]) -> String {
             assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "no BOM");
             String::from_utf8(bytes[3..].to_vec()).unwrap()
         }
-        Layout::Sofia => {
+        Layout::Sofia | Layout::Plain => {
             assert!(!bytes.starts_with(b"\xEF\xBB\xBF"));
             String::from_utf8(bytes.to_vec()).unwrap()
         }
@@ -117,6 +117,8 @@ pub(super) fn layout_of_path(p: &Path) -> Layout {
         Layout::Ngo
     } else if name.starts_with("sofia_") {
         Layout::Sofia
+    } else if name == "plain.csv" {
+        Layout::Plain
     } else {
         assert!(name.starts_with("regional_"), "{name}");
         Layout::Regional
@@ -134,7 +136,7 @@ pub(super) fn parse_date(s: &str) -> Option<NaiveDate> {
 fn small_run_writes_four_layouts_as_declared() {
     let dir = tempfile::tempdir().unwrap();
     let rows = 30_000;
-    let (summary, stats) = generate(dir.path(), rows, 42, None, &Forms::csv()).unwrap();
+    let (summary, stats) = generate(dir.path(), rows, 42, None, &Forms::csv(), false).unwrap();
     assert_eq!(summary.pipeline, dir.path().join("pipeline.toml"));
     assert_eq!(
         fs::read_to_string(dir.path().join("demo.key")).unwrap(),
@@ -179,6 +181,7 @@ fn small_run_writes_four_layouts_as_declared() {
             Layout::Ngo => (0, 2, 3, 10),
             Layout::Sofia => (0, 3, 4, 11),
             Layout::Regional => (1, 3, 4, 7),
+            Layout::Plain => (0, 2, 3, 8),
         };
         let mut count = 0u64;
         for rec in rdr.records() {

@@ -173,7 +173,15 @@ fn success(case_type: CaseType) -> Outcome {
 fn run(rows: u64, seed: u64, effect: Option<i32>) -> (BTreeMap<Cell, BTreeMap<Outcome, u64>>, u64) {
     let dir = tempfile::tempdir().unwrap();
     let programme = effect.map(programme);
-    let (summary, _) = generate(dir.path(), rows, seed, programme.as_ref(), &Forms::csv()).unwrap();
+    let (summary, _) = generate(
+        dir.path(),
+        rows,
+        seed,
+        programme.as_ref(),
+        &Forms::csv(),
+        false,
+    )
+    .unwrap();
     (tally(&summary), summary.capped)
 }
 
@@ -313,8 +321,16 @@ fn the_pipeline_file_defines_the_programme_in_spec_10_s_syntax() {
 #[test]
 fn an_effect_of_0_changes_the_pipeline_file_only() {
     let (without, with) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    generate(without.path(), 3_000, 5, None, &Forms::csv()).unwrap();
-    let (summary, _) = generate(with.path(), 3_000, 5, Some(&programme(0)), &Forms::csv()).unwrap();
+    generate(without.path(), 3_000, 5, None, &Forms::csv(), false).unwrap();
+    let (summary, _) = generate(
+        with.path(),
+        3_000,
+        5,
+        Some(&programme(0)),
+        &Forms::csv(),
+        false,
+    )
+    .unwrap();
     assert_eq!(summary.capped, 0);
     let (a, b) = (read_all(without.path()), read_all(with.path()));
     assert_eq!(a.len(), b.len());

@@ -336,7 +336,11 @@ impl<'g> Exports<'g> {
         let name = source.name();
         let dir = self.out.join(&name);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("{name}_{}.csv", self.year));
+        let path = if layout.yearly_files() {
+            dir.join(format!("{name}_{}.csv", self.year))
+        } else {
+            dir.join(format!("{name}.csv"))
+        };
         let file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut w = BufWriter::with_capacity(1 << 17, file);
@@ -392,9 +396,18 @@ impl<'g> Exports<'g> {
         Ok(copied)
     }
 
-    /// Finish the year's files: copies still waiting, then flush.
+    /// Finish the year's files (an office's one file stays open for the next year's rows).
     pub(super) fn close_year(&mut self) -> anyhow::Result<()> {
-        for slot in &mut self.files {
+        self.close(|layout| layout.yearly_files())
+    }
+
+    /// Finish the files of the sources whose layout `which` picks: copies still waiting, then
+    /// flush.
+    fn close(&mut self, which: impl Fn(Layout) -> bool) -> anyhow::Result<()> {
+        for (slot, source) in self.files.iter_mut().zip(self.sources) {
+            if !which(source.layout) {
+                continue;
+            }
             if let Some(mut file) = slot.take() {
                 for copy in file.delayed.drain(..) {
                     file.w.write_all(&copy)?;
@@ -409,9 +422,11 @@ impl<'g> Exports<'g> {
         Ok(())
     }
 
-    /// Every file written, with its data-row count, in the order they were finished.
-    pub(super) fn finish(self) -> Vec<(PathBuf, u64)> {
-        self.done
+    /// Finish the files still open; every file written, with its data-row count, in the order
+    /// they were finished.
+    pub(super) fn finish(mut self) -> anyhow::Result<Vec<(PathBuf, u64)>> {
+        self.close(|_| true)?;
+        Ok(self.done)
     }
 }
 
@@ -423,7 +438,7 @@ pub(super) fn remove_stale(out: &Path) -> anyhow::Result<()> {
     for entry in entries {
         let entry = entry?;
         let dir_name = entry.file_name().to_string_lossy().into_owned();
-        let ours = matches!(dir_name.as_str(), "ngo" | "sofia" | "regional")
+        let ours = matches!(dir_name.as_str(), "ngo" | "sofia" | "regional" | "plain")
             || dir_name
                 .strip_prefix("dsp_")
                 .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_lowercase()));
@@ -442,7 +457,13 @@ pub(super) fn remove_stale(out: &Path) -> anyhow::Result<()> {
                         .iter()
                         .find_map(|ext| r.strip_suffix(ext))
                 });
-            if year.is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+            // Yearly files (`ngo_2023.csv`), or the one file of layout E (`plain.csv`).
+            let one_file = dir_name == "plain"
+                && [".csv", ".xlsx", ".txt"]
+                    .iter()
+                    .any(|ext| name == format!("plain{ext}"));
+            if (one_file
+                || year.is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit())))
                 && file.file_type()?.is_file()
             {
                 fs::remove_file(file.path())
