@@ -60,6 +60,34 @@ def synth(args, seed, one_file):
     return os.path.join(data, "pipeline.toml")
 
 
+def split(pipeline, files):
+    """The one-file export of `pipeline` cut into `files` files of as many rows each (each with
+    the header), beside it in a folder of its own; that folder's pipeline file."""
+    base = os.path.dirname(pipeline)
+    many = f"{base}-in-{files}"
+    if os.path.exists(os.path.join(many, "pipeline.toml")):
+        return os.path.join(many, "pipeline.toml")
+    os.makedirs(os.path.join(many, "plain"), exist_ok=True)
+    with open(os.path.join(base, "plain", "plain.csv"), "rb") as f:
+        header = f.readline()
+        lines = sum(1 for _ in f)
+    per_file = -(-lines // files)
+    with open(os.path.join(base, "plain", "plain.csv"), "rb") as f:
+        f.readline()
+        for n in range(files):
+            with open(os.path.join(many, "plain", f"plain_{n:04d}.csv"), "wb") as out:
+                out.write(header)
+                for _ in range(per_file):
+                    line = f.readline()
+                    if not line:
+                        break
+                    out.write(line)
+    for name in ("pipeline.toml", "demo.key"):
+        with open(os.path.join(base, name), "rb") as src, open(os.path.join(many, name), "wb") as dst:
+            dst.write(src.read())
+    return os.path.join(many, "pipeline.toml")
+
+
 def time_outcomes(args, pipeline, label):
     out = os.path.join(args.work, "out-outcomes")
     subprocess.run(["rm", "-rf", out], check=True)
@@ -97,6 +125,13 @@ def main():
         help="which DuckDB job to time beside outcomes (none: outcomes alone, on the four layouts)",
     )
     parser.add_argument("--no-duckdb", action="store_true", help="the same as --peer none")
+    parser.add_argument(
+        "--many-files",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time outcomes on the one-file export cut into N files (no peer): the time per row against one file",
+    )
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     if args.no_duckdb:
@@ -115,6 +150,11 @@ def main():
         base = os.path.dirname(pipeline)
         export, key = os.path.join(base, "plain", "plain.csv"), os.path.join(base, "demo.key")
         pairs.append(("minimal", pipeline, [os.path.join(HERE, "duckdb_minimal.py"), export, key]))
+    if args.many_files:
+        one = synth(args, seed, one_file=True)
+        if args.peer not in ("both", "minimal"):
+            pairs.append(("one file", one, None))
+        pairs.append((f"{args.many_files} files", split(one, args.many_files), None))
     for label, pipeline, _ in pairs:
         size = tree_bytes(os.path.dirname(pipeline))
         print(f"{label} input: {size / 1e9:.2f} GB of CSV in {os.path.dirname(pipeline)}", flush=True)
@@ -152,6 +192,12 @@ def main():
     for label, runs in results["pairs"].items():
         if "ratio" in runs:
             print(f"outcomes / DuckDB {label} job, wall time: {runs['ratio']:.2f}")
+    if args.many_files:
+        one = results["pairs"].get("minimal") or results["pairs"]["one file"]
+        many = results["pairs"][f"{args.many_files} files"]
+        ratio = median(many["outcomes"], "wall_s") / median(one["outcomes"], "wall_s")
+        results["many_files_ratio"] = ratio
+        print(f"outcomes on {args.many_files} files / on one file (the same rows), wall time: {ratio:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
