@@ -26,6 +26,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod batches;
 mod chunks;
 mod error;
 mod header;
@@ -124,29 +125,23 @@ pub fn ingest(
         .map(|_| SourceTally::default())
         .collect();
     let pool = ChunkPool::default();
-    let cuts = Cuts::default();
-    for (source_idx, path) in list_files(pipeline)? {
-        let source = &pipeline.sources[source_idx];
-        let opened = source::open_file(&path, &pool, cuts.reading(), Declared::of(source))?;
-        let file = ingest_opened(
-            FileContext {
-                source,
-                source_idx,
-                file_idx: out.files.len() as u32,
-                path: &path,
-                pseudonymizer,
-                as_of,
-                cuts,
-            },
-            opened,
-            cases,
-            &mut offices,
-            &mut tallies[source_idx],
-            sink,
-            progress,
-        )?;
-        out.files.push(file);
-    }
+    let files = list_files(pipeline)?;
+    let run = batches::Run {
+        pipeline,
+        files: &files,
+        pseudonymizer,
+        as_of,
+        pool: &pool,
+        cuts: Cuts::default(),
+    };
+    run.ingest(&mut batches::Merged {
+        cases,
+        offices: &mut offices,
+        tallies: &mut tallies,
+        sink,
+        progress,
+        files: &mut out.files,
+    })?;
     out.offices = offices.names;
     out.unmapped = tallies
         .iter()

@@ -513,6 +513,8 @@ impl<'s> Merge<'s> {
 
 /// Ingest one opened export: map its header, then parse chunk by chunk in parallel and merge
 /// in order into `cases`, `offices` and `sink`; the file's accounting.
+/// Ingest one text export as it is read: each chunk parsed in parallel while the previous one
+/// is merged and the next one read.
 pub(super) fn ingest_export<R: Read + Send>(
     ctx: FileContext<'_>,
     export: Export<'_, R>,
@@ -526,51 +528,11 @@ pub(super) fn ingest_export<R: Read + Send>(
         path: ctx.path.to_path_buf(),
         source,
     };
-    let Export {
-        decoding,
-        encoding_name,
-        has_bom,
-        delimiter,
-        header,
-        header_unclosed,
-        header_lines,
-        mut body,
-    } = export;
-    if header_unclosed {
-        return Err(IngestError::HeaderQuoteNeverClosed {
-            path: ctx.path.to_path_buf(),
-        });
-    }
-    let file = ctx.input_file(encoding_name, delimiter);
-    let columns = header::map_columns(ctx.path, ctx.source, &header, decoding, has_bom)?;
-    let rows = RowContext::new(
-        ctx.source,
-        &columns,
-        decoding,
-        ctx.pseudonymizer,
-        ctx.as_of,
-        ctx.file_idx,
-    );
-    let piece_ctx = PieceContext {
-        rows: &rows,
-        header_len: header.len(),
-        delimiter,
-        piece_bytes: ctx.cuts.piece_bytes,
-        max_record: ctx.cuts.max_record,
-        pool: body.pool(),
-    };
-
-    let mut merge = Merge::new(
-        file,
-        header.len(),
-        ctx.cuts.max_record,
-        ctx.source,
-        cases,
-        offices,
-        tally,
-        sink,
-        header_lines,
-    );
+    let (mut body, file, layout) = read_header(&ctx, export)?;
+    let columns = layout.columns(&ctx)?;
+    let rows = layout.rows(&ctx, &columns);
+    let piece_ctx = layout.piece_context(&ctx, &rows, body.pool());
+    let mut merge = layout.merge(file, &ctx, cases, offices, tally, sink);
     // While one chunk is parsed in parallel, the previous one is merged and the next is read.
     let mut current = body.next_chunk().map_err(io_err)?;
     let mut pending: Option<(Chunk, Vec<(usize, PieceResult)>)> = None;
@@ -598,11 +560,128 @@ pub(super) fn ingest_export<R: Read + Send>(
     if let Some((done, parsed)) = pending.take() {
         merge.chunk(&piece_ctx, done, parsed)?;
     }
+    finish(&ctx, merge, &piece_ctx, body, progress)
+}
+
+/// What a text export's header says about reading its body.
+pub(super) struct Layout {
+    decoding: super::source::Decoding,
+    has_bom: bool,
+    delimiter: u8,
+    header: Vec<Vec<u8>>,
+    header_lines: u64,
+}
+
+/// An export's body, its accounting so far and its layout; a header whose quote never closes
+/// is refused here.
+fn read_header<'p, R: Read>(
+    ctx: &FileContext<'_>,
+    export: Export<'p, R>,
+) -> Result<(super::source::Body<'p, R>, InputFile, Layout), IngestError> {
+    let Export {
+        decoding,
+        encoding_name,
+        has_bom,
+        delimiter,
+        header,
+        header_unclosed,
+        header_lines,
+        body,
+    } = export;
+    if header_unclosed {
+        return Err(IngestError::HeaderQuoteNeverClosed {
+            path: ctx.path.to_path_buf(),
+        });
+    }
+    let file = ctx.input_file(encoding_name, delimiter);
+    let layout = Layout {
+        decoding,
+        has_bom,
+        delimiter,
+        header,
+        header_lines,
+    };
+    Ok((body, file, layout))
+}
+
+impl Layout {
+    fn columns(&self, ctx: &FileContext<'_>) -> Result<super::header::ColumnIndex, IngestError> {
+        header::map_columns(
+            ctx.path,
+            ctx.source,
+            &self.header,
+            self.decoding,
+            self.has_bom,
+        )
+    }
+
+    fn rows<'a>(
+        &self,
+        ctx: &FileContext<'a>,
+        columns: &'a super::header::ColumnIndex,
+    ) -> RowContext<'a> {
+        RowContext::new(
+            ctx.source,
+            columns,
+            self.decoding,
+            ctx.pseudonymizer,
+            ctx.as_of,
+            ctx.file_idx,
+        )
+    }
+
+    fn piece_context<'a>(
+        &self,
+        ctx: &FileContext<'_>,
+        rows: &'a RowContext<'a>,
+        pool: &'a ChunkPool,
+    ) -> PieceContext<'a> {
+        PieceContext {
+            rows,
+            header_len: self.header.len(),
+            delimiter: self.delimiter,
+            piece_bytes: ctx.cuts.piece_bytes,
+            max_record: ctx.cuts.max_record,
+            pool,
+        }
+    }
+
+    fn merge<'s>(
+        &self,
+        file: InputFile,
+        ctx: &FileContext<'s>,
+        cases: &'s mut dyn CaseSink,
+        offices: &'s mut OfficeTable,
+        tally: &'s mut SourceTally,
+        sink: &'s mut dyn RejectSink,
+    ) -> Merge<'s> {
+        Merge::new(
+            file,
+            self.header.len(),
+            ctx.cuts.max_record,
+            ctx.source,
+            cases,
+            offices,
+            tally,
+            sink,
+            self.header_lines,
+        )
+    }
+}
+
+/// After the last chunk: a record left open at the end, the file's checksum.
+fn finish<R: Read>(
+    ctx: &FileContext<'_>,
+    mut merge: Merge<'_>,
+    piece_ctx: &PieceContext<'_>,
+    body: super::source::Body<'_, R>,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<InputFile, IngestError> {
     if merge.open.is_some() {
         // Only a chunk that is not the file's last can leave a record open, and the chunk
         // after it goes on with it; reaching here means the file ended without another.
         merge.chunk(
-            &piece_ctx,
+            piece_ctx,
             Chunk {
                 bytes: Vec::new(),
                 at_eof: true,
@@ -612,8 +691,76 @@ pub(super) fn ingest_export<R: Read + Send>(
     }
     let mut file = merge.file;
     progress(&file, body.bytes_read());
-    file.sha256 = to_hex(&body.finish().map_err(io_err)?);
+    file.sha256 = to_hex(&body.finish().map_err(|source| IngestError::Io {
+        path: ctx.path.to_path_buf(),
+        source,
+    })?);
     Ok(file)
+}
+
+/// A small text export read and parsed whole (`parse_whole`), waiting for its turn to merge.
+pub(super) struct ParsedExport<'p, R> {
+    body: super::source::Body<'p, R>,
+    file: InputFile,
+    layout: Layout,
+    chunks: Vec<(Chunk, Vec<(usize, PieceResult)>)>,
+}
+
+/// Read and parse every chunk of a (small) export, touching nothing of the run's: several
+/// files are parsed so at once, and then merged in order (`merge_whole`).
+pub(super) fn parse_whole<'p, R: Read + Send>(
+    ctx: &FileContext<'_>,
+    export: Export<'p, R>,
+) -> Result<ParsedExport<'p, R>, IngestError> {
+    let (mut body, file, layout) = read_header(ctx, export)?;
+    let columns = layout.columns(ctx)?;
+    let rows = layout.rows(ctx, &columns);
+    let piece_ctx = layout.piece_context(ctx, &rows, body.pool());
+    let mut chunks = Vec::new();
+    while let Some(chunk) = body.next_chunk().map_err(|source| IngestError::Io {
+        path: ctx.path.to_path_buf(),
+        source,
+    })? {
+        let parsed = parse_chunk(&piece_ctx, &chunk);
+        let at_eof = chunk.at_eof;
+        chunks.push((chunk, parsed));
+        if at_eof {
+            break;
+        }
+    }
+    Ok(ParsedExport {
+        body,
+        file,
+        layout,
+        chunks,
+    })
+}
+
+/// Merge an export `parse_whole` parsed, in order, as `ingest_export` would have.
+pub(super) fn merge_whole<R: Read>(
+    ctx: FileContext<'_>,
+    parsed: ParsedExport<'_, R>,
+    cases: &mut dyn CaseSink,
+    offices: &mut OfficeTable,
+    tally: &mut SourceTally,
+    sink: &mut dyn RejectSink,
+    progress: &(dyn Fn(&InputFile, u64) + Sync),
+) -> Result<InputFile, IngestError> {
+    let ParsedExport {
+        body,
+        file,
+        layout,
+        chunks,
+    } = parsed;
+    let columns = layout.columns(&ctx)?;
+    let rows = layout.rows(&ctx, &columns);
+    let piece_ctx = layout.piece_context(&ctx, &rows, body.pool());
+    let mut merge = layout.merge(file, &ctx, cases, offices, tally, sink);
+    for (chunk, parsed) in chunks {
+        merge.chunk(&piece_ctx, chunk, parsed)?;
+    }
+    progress(&merge.file, body.bytes_read());
+    finish(&ctx, merge, &piece_ctx, body, progress)
 }
 
 #[cfg(test)]

@@ -47,6 +47,17 @@ fn ingest_tallied(
     cuts: Cuts,
     sink: &mut dyn RejectSink,
 ) -> Result<(Vec<Case>, InputFile, Vec<UnmappedColumn>), IngestError> {
+    ingest_by(text, cuts, sink, false)
+}
+
+/// `ingest_tallied`, streamed as it is read or (`whole`) read and parsed whole first and then
+/// merged, as a small file of a batch is (`batches`).
+fn ingest_by(
+    text: &[u8],
+    cuts: Cuts,
+    sink: &mut dyn RejectSink,
+    whole: bool,
+) -> Result<(Vec<Case>, InputFile, Vec<UnmappedColumn>), IngestError> {
     let pipeline = config::parse(PIPELINE, Path::new("t.toml")).unwrap();
     let key = Key::from_bytes([1; 32]);
     let pseudonymizer = key.pseudonymizer();
@@ -56,23 +67,38 @@ fn ingest_tallied(
     let opened = source::open(text, path, &pool, cuts.reading(), Declared::of(source))?;
     let mut cases = Vec::new();
     let mut tally = SourceTally::default();
-    let file = ingest_opened(
-        FileContext {
-            source,
-            source_idx: 0,
-            file_idx: 0,
-            path,
-            pseudonymizer: &pseudonymizer,
-            as_of: 30_000,
-            cuts,
-        },
-        opened,
-        &mut cases,
-        &mut OfficeTable::default(),
-        &mut tally,
-        sink,
-        &|_: &InputFile, _: u64| {},
-    )?;
+    let ctx = FileContext {
+        source,
+        source_idx: 0,
+        file_idx: 0,
+        path,
+        pseudonymizer: &pseudonymizer,
+        as_of: 30_000,
+        cuts,
+    };
+    let file = match opened {
+        Opened::Text(export) if whole => {
+            let parsed = stream::parse_whole(&ctx, export)?;
+            stream::merge_whole(
+                ctx,
+                parsed,
+                &mut cases,
+                &mut OfficeTable::default(),
+                &mut tally,
+                sink,
+                &|_: &InputFile, _: u64| {},
+            )?
+        }
+        opened => ingest_opened(
+            ctx,
+            opened,
+            &mut cases,
+            &mut OfficeTable::default(),
+            &mut tally,
+            sink,
+            &|_: &InputFile, _: u64| {},
+        )?,
+    };
     Ok((cases, file, tally.unmapped.summarize(0, 2)))
 }
 
@@ -150,8 +176,13 @@ type Ingest = (
 
 /// Ingest `text` with the given cuts.
 fn ingest_cut(text: &[u8], cuts: Cuts) -> Ingest {
+    ingest_cut_by(text, cuts, false)
+}
+
+/// Ingest `text` with the given cuts, streamed or (`whole`) parsed whole and then merged.
+fn ingest_cut_by(text: &[u8], cuts: Cuts, whole: bool) -> Ingest {
     let mut rejects = Collect(Vec::new());
-    let (cases, file, unmapped) = ingest_tallied(text, cuts, &mut rejects).unwrap();
+    let (cases, file, unmapped) = ingest_by(text, cuts, &mut rejects, whole).unwrap();
     (cases, rejects.0, file.rows_read, unmapped)
 }
 
@@ -200,6 +231,12 @@ proptest::proptest! {
         proptest::prop_assert_eq!(whole.2, cut.2);
         proptest::prop_assert_eq!(whole.2, (whole.0.len() + whole.1.len()) as u64);
         proptest::prop_assert_eq!(&whole.3, &cut.3);
+        // A small file of a batch is parsed whole before it is merged: the same rows.
+        let batched = ingest_cut_by(text.as_bytes(), Cuts { chunk_bytes, piece_bytes, max_record }, true);
+        proptest::prop_assert_eq!(&cut.0, &batched.0);
+        proptest::prop_assert_eq!(&cut.1, &batched.1);
+        proptest::prop_assert_eq!(cut.2, batched.2);
+        proptest::prop_assert_eq!(&cut.3, &batched.3);
     }
 }
 

@@ -1,0 +1,206 @@
+//! The run's files in order, read as fast as they come: a big export streams chunk by chunk
+//! (`stream::ingest_export`); runs of small ones (one office a month makes hundreds of files
+//! of a few MB) are read and parsed several at once while the batch before is merged, so that
+//! a file's end no longer leaves a core idle. Either way every row is merged in file order,
+//! and the outputs are the same.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::source::{self, ChunkPool, Declared, Opened};
+use super::stream::{self, Cuts, FileContext, OfficeTable, ParsedExport, SourceTally};
+use super::workbook::Workbook;
+use super::{CaseSink, IngestError, InputFile, RejectSink};
+use crate::config::Pipeline;
+use crate::model::Day;
+use crate::pseudonym::Pseudonymizer;
+
+/// A text export of at most this many bytes is small: read and parsed whole beside others,
+/// then merged in its turn (4 chunks).
+const SMALL_EXPORT_BYTES: u64 = 8 << 20;
+
+/// The most bytes of small exports parsed at once: 16 MB (two batches are in memory at a time,
+/// each as its bytes and its parsed rows).
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// Names that are workbooks: never batched, as calamine holds them whole (a file of another
+/// name that is a workbook is read all the same, within the workbook limits).
+const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
+
+/// What a run's ingest shares between files.
+pub(super) struct Run<'a> {
+    pub(super) pipeline: &'a Pipeline,
+    pub(super) files: &'a [(usize, PathBuf)],
+    pub(super) pseudonymizer: &'a Pseudonymizer,
+    pub(super) as_of: Day,
+    pub(super) pool: &'a ChunkPool,
+    pub(super) cuts: Cuts,
+}
+
+/// Where the merged rows of every file go.
+pub(super) struct Merged<'a> {
+    pub(super) cases: &'a mut dyn CaseSink,
+    pub(super) offices: &'a mut OfficeTable,
+    pub(super) tallies: &'a mut [SourceTally],
+    pub(super) sink: &'a mut dyn RejectSink,
+    pub(super) progress: &'a (dyn Fn(&InputFile, u64) + Sync),
+    /// Each file's accounting, in order.
+    pub(super) files: &'a mut Vec<InputFile>,
+}
+
+/// A small export, ready for its turn.
+enum Prepared<'p> {
+    Text(Box<ParsedExport<'p, File>>),
+    Workbook(Workbook),
+}
+
+/// The files of a batch and what reading each gave, in order.
+type Batch<'p> = (Range<usize>, Vec<Result<Prepared<'p>, IngestError>>);
+
+impl<'a> Run<'a> {
+    fn context(&self, i: usize) -> FileContext<'a> {
+        let (source_idx, path) = &self.files[i];
+        FileContext {
+            source: &self.pipeline.sources[*source_idx],
+            source_idx: *source_idx,
+            file_idx: i as u32,
+            path,
+            pseudonymizer: self.pseudonymizer,
+            as_of: self.as_of,
+            cuts: self.cuts,
+        }
+    }
+
+    /// The small files from `start` on, as many as make `BATCH_BYTES`; empty when the file
+    /// at `start` is not small (or there is none).
+    fn batch(&self, sizes: &[Option<u64>], start: usize) -> Range<usize> {
+        let mut end = start;
+        let mut bytes = 0u64;
+        while end < self.files.len() {
+            let small = sizes[end].filter(|size| *size <= SMALL_EXPORT_BYTES);
+            match small {
+                Some(size) if end == start || bytes + size <= BATCH_BYTES => {
+                    bytes += size;
+                    end += 1;
+                }
+                _ => break,
+            }
+        }
+        start..end
+    }
+
+    /// Open, read and parse the files of `range`, in parallel; nothing of the run is touched.
+    fn prepare(&self, range: Range<usize>) -> Vec<Result<Prepared<'a>, IngestError>> {
+        range
+            .into_par_iter()
+            .map(|i| {
+                let ctx = self.context(i);
+                let declared = Declared::of(ctx.source);
+                match source::open_file(ctx.path, self.pool, self.cuts.reading(), declared)? {
+                    Opened::Text(export) => stream::parse_whole(&ctx, export)
+                        .map(|parsed| Prepared::Text(Box::new(parsed))),
+                    Opened::Workbook(book) => Ok(Prepared::Workbook(book)),
+                }
+            })
+            .collect()
+    }
+
+    /// Merge the prepared files of `range` in order; the first error stops the run.
+    fn merge(
+        &self,
+        range: Range<usize>,
+        prepared: Vec<Result<Prepared<'a>, IngestError>>,
+        out: &mut Merged<'_>,
+    ) -> Result<(), IngestError> {
+        for (i, prepared) in range.zip(prepared) {
+            let ctx = self.context(i);
+            let tally = &mut out.tallies[ctx.source_idx];
+            let file = match prepared? {
+                Prepared::Text(parsed) => stream::merge_whole(
+                    ctx,
+                    *parsed,
+                    out.cases,
+                    out.offices,
+                    tally,
+                    out.sink,
+                    out.progress,
+                ),
+                Prepared::Workbook(book) => super::sheet::ingest_workbook(
+                    ctx,
+                    book,
+                    out.cases,
+                    out.offices,
+                    tally,
+                    out.sink,
+                    out.progress,
+                ),
+            }?;
+            out.files.push(file);
+        }
+        Ok(())
+    }
+
+    /// Stream the (big) file `i` on its own.
+    fn stream(&self, i: usize, out: &mut Merged<'_>) -> Result<(), IngestError> {
+        let ctx = self.context(i);
+        let declared = Declared::of(ctx.source);
+        let opened = source::open_file(ctx.path, self.pool, self.cuts.reading(), declared)?;
+        let tally = &mut out.tallies[ctx.source_idx];
+        let file = super::ingest_opened(
+            ctx,
+            opened,
+            out.cases,
+            out.offices,
+            tally,
+            out.sink,
+            out.progress,
+        )?;
+        out.files.push(file);
+        Ok(())
+    }
+
+    /// Ingest every file, in order.
+    pub(super) fn ingest(&self, out: &mut Merged<'_>) -> Result<(), IngestError> {
+        let sizes: Vec<Option<u64>> = self
+            .files
+            .iter()
+            .map(|(_, path)| {
+                let workbook = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    WORKBOOK_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
+                });
+                if workbook {
+                    return None;
+                }
+                std::fs::metadata(path).ok().map(|m| m.len())
+            })
+            .collect();
+        let mut start = 0;
+        let mut ready: Option<Batch<'a>> = None;
+        loop {
+            let next = self.batch(&sizes, start);
+            // The batch before is merged while this one is read and parsed.
+            let (merged, prepared) = rayon::join(
+                || match ready.take() {
+                    Some((range, prepared)) => self.merge(range, prepared, out),
+                    None => Ok(()),
+                },
+                || (!next.is_empty()).then(|| self.prepare(next.clone())),
+            );
+            merged?;
+            match prepared {
+                Some(prepared) => {
+                    start = next.end;
+                    ready = Some((next, prepared));
+                }
+                None if start < self.files.len() => {
+                    self.stream(start, out)?;
+                    start += 1;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}
