@@ -69,8 +69,13 @@ pub struct InputFile {
     /// `<source name>/<file name>`: how outputs name the file, independent of the working directory.
     pub display: String,
     pub sha256: String,
+    /// How a text export is written (`utf-8`, `windows-1251`, `utf-16le`…), or, for a
+    /// workbook, its format (`xlsx`, `xls`, `ods`).
     pub encoding: &'static str,
+    /// A text export's delimiter (a workbook has none: `,`).
     pub delimiter: u8,
+    /// The sheet read, for a workbook.
+    pub sheet: Option<String>,
     pub rows_read: u64,
     /// Accepted or duplicate are for deduplication to say (`link::Linked::accounts`).
     pub rows_rejected: u64,

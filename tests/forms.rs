@@ -598,3 +598,34 @@ fn one_file_synth_is_one_export_read_whole() {
         .collect();
     assert_eq!(regions.len(), 29, "28 oblasts and BG: {regions:?}");
 }
+
+/// The manifest says how each input was read: a text export's encoding and delimiter, a
+/// workbook's format and the sheet read (and no encoding or delimiter, which it has not).
+#[test]
+fn the_manifest_names_a_workbooks_format_and_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = synth_in(dir.path(), "xlsx", 800, 4242);
+    let out = dir.path().join("out");
+    run(dir.path(), &pipeline, &out);
+    let m = manifest(&out);
+    let inputs = m["inputs"].as_array().unwrap();
+    assert!(!inputs.is_empty());
+    for input in inputs {
+        assert_eq!(input["format"], "xlsx", "{input}");
+        let sheet = input["sheet"].as_str().unwrap();
+        assert!(["Случаи", "Cases"].contains(&sheet), "{input}");
+        assert!(input.get("encoding").is_none(), "{input}");
+        assert!(input.get("delimiter").is_none(), "{input}");
+    }
+    let csv = synth_in(dir.path(), "csv", 800, 4242);
+    let out = dir.path().join("out-csv");
+    run(dir.path(), &csv, &out);
+    for input in manifest(&out)["inputs"].as_array().unwrap() {
+        assert!(input.get("sheet").is_none(), "{input}");
+        assert!(
+            ["utf-8", "windows-1251"].contains(&input["encoding"].as_str().unwrap()),
+            "{input}"
+        );
+        assert_eq!(input["delimiter"].as_str().unwrap().len(), 1, "{input}");
+    }
+}

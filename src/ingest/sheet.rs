@@ -207,7 +207,8 @@ pub(super) fn ingest_workbook(
         max_record,
         pool: &pool,
     };
-    let file = ctx.input_file(book.format.extension(), b',');
+    let mut file = ctx.input_file(book.format.extension(), b',');
+    file.sheet = Some(book.sheet.clone());
     let mut merge = Merge::new(
         file,
         width,

@@ -141,6 +141,7 @@ impl FileContext<'_> {
             sha256: String::new(),
             encoding,
             delimiter,
+            sheet: None,
             rows_read: 0,
             rows_rejected: 0,
             reject_counts: BTreeMap::new(),

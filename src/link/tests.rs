@@ -35,6 +35,7 @@ pub(super) fn files(rows: &[u64]) -> Vec<InputFile> {
             sha256: String::new(),
             encoding: "utf-8",
             delimiter: b',',
+            sheet: None,
             rows_read: *rows,
             rows_rejected: 0,
             reject_counts: BTreeMap::new(),

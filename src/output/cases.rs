@@ -199,6 +199,7 @@ mod tests {
             sha256: String::new(),
             encoding: "utf-8",
             delimiter: b',',
+            sheet: None,
             rows_read: 0,
             rows_rejected: 0,
             reject_counts: BTreeMap::new(),

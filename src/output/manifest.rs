@@ -133,8 +133,16 @@ pub struct InputEntry {
     pub path: String,
     pub name: String,
     pub sha256: String,
-    pub encoding: String,
-    pub delimiter: String,
+    /// A text export's encoding and delimiter; a workbook has neither, but a format and the
+    /// sheet read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -174,8 +182,13 @@ impl InputEntry {
             path: absolute_path(&file.path),
             name: file.display.clone(),
             sha256: file.sha256.clone(),
-            encoding: file.encoding.to_string(),
-            delimiter: (file.delimiter as char).to_string(),
+            encoding: file.sheet.is_none().then(|| file.encoding.to_string()),
+            delimiter: file
+                .sheet
+                .is_none()
+                .then(|| (file.delimiter as char).to_string()),
+            format: file.sheet.is_some().then(|| file.encoding.to_string()),
+            sheet: file.sheet.clone(),
             counts: counts.clone(),
         }
     }

@@ -180,6 +180,7 @@ impl World {
             sha256: String::new(),
             encoding: "utf-8",
             delimiter: b',',
+            sheet: None,
             rows_read: self.cases.len() as u64,
             rows_rejected: 0,
             reject_counts: Default::default(),
