@@ -629,3 +629,68 @@ fn the_manifest_names_a_workbooks_format_and_sheet() {
         assert_eq!(input["delimiter"].as_str().unwrap().len(), 1, "{input}");
     }
 }
+
+/// Hundreds of tiny exports (an office a day) under a low limit of open files: small files are
+/// read several at once, but never so many that the run runs out of file handles, and the
+/// rows are those of the one file they were cut from.
+#[test]
+fn many_tiny_files_read_within_the_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one");
+    outcomes(dir.path())
+        .args([
+            "synth",
+            "--rows",
+            "3000",
+            "--seed",
+            "6161",
+            "--one-file",
+            "--out",
+        ])
+        .arg(&one)
+        .assert()
+        .success();
+    let text = fs::read_to_string(one.join("plain/plain.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let many = dir.path().join("many");
+    fs::create_dir_all(many.join("plain")).unwrap();
+    for name in ["pipeline.toml", "demo.key"] {
+        fs::copy(one.join(name), many.join(name)).unwrap();
+    }
+    let chunks: Vec<&[&str]> = rows.chunks(rows.len().div_ceil(600)).collect();
+    assert!(chunks.len() > 500);
+    for (i, chunk) in chunks.iter().enumerate() {
+        fs::write(
+            many.join(format!("plain/plain_{i:04}.csv")),
+            format!("{header}\n{}\n", chunk.join("\n")),
+        )
+        .unwrap();
+    }
+    let binary = assert_cmd::cargo::cargo_bin("outcomes");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" run many/pipeline.toml --out out-many --quiet")
+        .arg(&binary)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(matches!(status.code(), Some(0) | Some(3)), "{status}");
+    run(
+        dir.path(),
+        &one.join("pipeline.toml"),
+        &dir.path().join("out-one"),
+    );
+    let read: u64 = accounts(&dir.path().join("out-many"))
+        .values()
+        .map(|a| a[0])
+        .sum();
+    let accounted = accounts(&dir.path().join("out-many")).len();
+    assert_eq!(accounted, chunks.len(), "every file is accounted for");
+    assert_eq!(read, rows.len() as u64);
+    assert_eq!(
+        fs::read(dir.path().join("out-many/rates.parquet")).unwrap(),
+        fs::read(dir.path().join("out-one/rates.parquet")).unwrap()
+    );
+}

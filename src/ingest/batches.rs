@@ -26,6 +26,10 @@ const SMALL_EXPORT_BYTES: u64 = 8 << 20;
 /// each as its bytes and its parsed rows).
 const BATCH_BYTES: u64 = 16 << 20;
 
+/// The most files in a batch: each stays open until its merge, and two batches are in flight,
+/// well inside the usual limit of 1,024 open files.
+const MAX_BATCH_FILES: usize = 64;
+
 /// Names that are workbooks: never batched, as calamine holds them whole (a file of another
 /// name that is a workbook is read all the same, within the workbook limits).
 const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
@@ -74,12 +78,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The small files from `start` on, as many as make `BATCH_BYTES`; empty when the file
-    /// at `start` is not small (or there is none).
+    /// The small files from `start` on, as many as make `BATCH_BYTES` (at most
+    /// `MAX_BATCH_FILES`); empty when the file at `start` is not small (or there is none).
     fn batch(&self, sizes: &[Option<u64>], start: usize) -> Range<usize> {
         let mut end = start;
         let mut bytes = 0u64;
-        while end < self.files.len() {
+        while end < self.files.len() && end - start < MAX_BATCH_FILES {
             let small = sizes[end].filter(|size| *size <= SMALL_EXPORT_BYTES);
             match small {
                 Some(size) if end == start || bytes + size <= BATCH_BYTES => {
