@@ -30,8 +30,8 @@ const BATCH_BYTES: u64 = 16 << 20;
 /// well inside the usual limit of 1,024 open files.
 const MAX_BATCH_FILES: usize = 64;
 
-/// Names that are workbooks: never batched, as calamine holds them whole (a file of another
-/// name that is a workbook is read all the same, within the workbook limits).
+/// Names that are workbooks: never batched, as calamine holds them whole (a workbook under
+/// another name is told by its first bytes and opened in its turn: `Prepared::Later`).
 const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
 
 /// What a run's ingest shares between files.
@@ -59,6 +59,19 @@ pub(super) struct Merged<'a> {
 enum Prepared<'p> {
     Text(Box<ParsedExport<'p, File>>),
     Workbook(Workbook),
+    /// A workbook under another name (it starts like a ZIP archive or an Office 97 file):
+    /// opened in its turn, one at a time, as calamine may hold it whole.
+    Later,
+}
+
+/// Whether the file at `path` starts like a workbook (a ZIP archive, or an Office 97–2003
+/// compound file); a file that cannot be read is left for its turn to say so.
+fn starts_like_a_workbook(path: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == *b"PK\x03\x04" || head == [0xD0, 0xCF, 0x11, 0xE0])
 }
 
 /// The files of a batch and what reading each gave, in order.
@@ -102,6 +115,9 @@ impl<'a> Run<'a> {
             .into_par_iter()
             .map(|i| {
                 let ctx = self.context(i);
+                if starts_like_a_workbook(ctx.path) {
+                    return Ok(Prepared::Later);
+                }
                 let declared = Declared::of(ctx.source);
                 match source::open_file(ctx.path, self.pool, self.cuts.reading(), declared)? {
                     Opened::Text(export) => stream::parse_whole(&ctx, export)
@@ -120,6 +136,10 @@ impl<'a> Run<'a> {
         out: &mut Merged<'_>,
     ) -> Result<(), IngestError> {
         for (i, prepared) in range.zip(prepared) {
+            if let Ok(Prepared::Later) = prepared {
+                self.stream(i, out)?;
+                continue;
+            }
             let ctx = self.context(i);
             let tally = &mut out.tallies[ctx.source_idx];
             let file = match prepared? {
@@ -132,6 +152,7 @@ impl<'a> Run<'a> {
                     out.sink,
                     out.progress,
                 ),
+                Prepared::Later => unreachable!("streamed above"),
                 Prepared::Workbook(book) => super::sheet::ingest_workbook(
                     ctx,
                     book,
@@ -178,7 +199,11 @@ impl<'a> Run<'a> {
                 if workbook {
                     return None;
                 }
-                std::fs::metadata(path).ok().map(|m| m.len())
+                // Only a regular file's size says what reading it takes (a pipe says 0).
+                std::fs::metadata(path)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len())
             })
             .collect();
         let mut start = 0;

@@ -199,8 +199,12 @@ fn cell_text<R: Read>(reader: &mut XmlReader<R>, buf: &mut Vec<u8>) -> Result<u6
     loop {
         match reader.read_event_into(buf) {
             Ok(Event::Start(e)) => {
-                if e.name().as_ref() == "text:s" {
-                    text = text.saturating_add(repeat_count(&e, "text:c"));
+                match e.name().as_ref() {
+                    "text:s" => text = text.saturating_add(repeat_count(&e, "text:c")),
+                    // calamine writes a character for each of these (a paragraph after the first
+                    // is a line break): a million of them are a few KB packed.
+                    "text:tab" | "text:line-break" | "text:p" => text = text.saturating_add(1),
+                    _ => {}
                 }
                 depth += 1;
             }
@@ -273,6 +277,18 @@ mod tests {
         assert!(n > WHOLE_READ_BUDGET);
         let spaces = "<table:table-row><table:table-cell office:value-type=\"string\"><text:p><text:s text:c=\"4000000000\"/></text:p></table:table-cell></table:table-row>";
         let sheet = format!("<table:table table:name=\"A\">{spaces}</table:table>");
+        assert!(need(&sheet).unwrap() > WHOLE_READ_BUDGET);
+    }
+
+    #[test]
+    fn tabs_and_line_breaks_count_as_the_characters_calamine_writes() {
+        let tabs = format!(
+            "<table:table-row><table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"16384\"><text:p>{}</text:p></table:table-cell></table:table-row>",
+            "<text:tab/><text:line-break/>".repeat(20_000)
+        );
+        let sheet = format!("<table:table table:name=\"A\">{tabs}</table:table>");
+        // 40,001 characters in each of 16,384 columns, listed and then in the grid.
+        assert!(need(&sheet).unwrap() > 2 * 16_384 * 40_000);
         assert!(need(&sheet).unwrap() > WHOLE_READ_BUDGET);
     }
 
