@@ -75,25 +75,106 @@ fn rebuild(name: &str, stream: &[u8]) -> Option<Vec<u8>> {
     Some(file.into_inner().into_inner())
 }
 
-/// One BIFF record as calamine's record reader gives it: its type and data (the data of the
-/// `CONTINUE` records after it are skipped with it).
+/// One BIFF record as calamine's record reader gives it: its type, its data and the data of
+/// the `CONTINUE` records after it.
 struct Records<'a> {
     stream: &'a [u8],
 }
 
 impl<'a> Iterator for Records<'a> {
-    type Item = (u16, &'a [u8]);
+    type Item = (u16, &'a [u8], Vec<&'a [u8]>);
 
-    fn next(&mut self) -> Option<(u16, &'a [u8])> {
+    fn next(&mut self) -> Option<(u16, &'a [u8], Vec<&'a [u8]>)> {
         let typ = u16_at(self.stream, 0)?;
         let len = usize::from(u16_at(self.stream, 2)?);
         let data = self.stream.get(4..4 + len)?;
         self.stream = &self.stream[4 + len..];
+        let mut continued = Vec::new();
         while u16_at(self.stream, 0) == Some(0x003C) && self.stream.len() > 4 {
             let len = usize::from(u16_at(self.stream, 2)?);
-            self.stream = self.stream.get(4 + len..)?;
+            continued.push(self.stream.get(4..4 + len)?);
+            self.stream = &self.stream[4 + len..];
         }
-        Some((typ, data))
+        Some((typ, data, continued))
+    }
+}
+
+/// Bytes a shared string's character may take once calamine decodes it: a UTF-16 unit read
+/// through a one-byte code page gives two characters of up to 3 bytes each.
+const BYTES_PER_CHARACTER: u64 = 6;
+
+/// The most bytes each string of the shared string table (`SST`, with its `CONTINUE`
+/// records) takes in calamine, in table order, read as calamine's `parse_sst` reads it (a
+/// string's characters may go on in the next record, after a byte saying their width).
+fn shared_string_bytes(data: &[u8], continued: Vec<&[u8]>) -> Vec<u64> {
+    let mut fragments = continued.into_iter();
+    let mut data = data.get(8..).unwrap_or(&[]);
+    let mut out = Vec::new();
+    loop {
+        if data.is_empty() {
+            match fragments.next() {
+                Some(next) => data = next,
+                None => return out,
+            }
+            continue;
+        }
+        let (Some(cch), Some(&flags)) = (u16_at(data, 0), data.get(2)) else {
+            return out;
+        };
+        data = &data[3..];
+        let mut header = 0usize;
+        let runs = if flags & 0x8 != 0 {
+            header += 2;
+            usize::from(u16_at(data, 0).unwrap_or(0))
+        } else {
+            0
+        };
+        let ext = if flags & 0x4 != 0 {
+            let at = header;
+            header += 4;
+            u32_at(data, at).unwrap_or(0) as usize
+        } else {
+            0
+        };
+        let Some(rest) = data.get(header..) else {
+            return out;
+        };
+        data = rest;
+        let mut wide = flags & 0x1 != 0;
+        let mut left = usize::from(cch);
+        loop {
+            let taken = if wide {
+                (data.len() / 2).min(left)
+            } else {
+                data.len().min(left)
+            };
+            data = &data[if wide { 2 * taken } else { taken }..];
+            left -= taken;
+            if left == 0 {
+                break;
+            }
+            match fragments.next() {
+                Some(next) if !next.is_empty() => {
+                    wide = next[0] & 0x1 != 0;
+                    data = &next[1..];
+                }
+                _ => return out,
+            }
+        }
+        out.push(u64::from(cch) * BYTES_PER_CHARACTER);
+        // The formatting runs and phonetic data after the characters, skipped.
+        let mut skip = runs * 4 + ext;
+        while skip > 0 {
+            if data.is_empty() {
+                match fragments.next() {
+                    Some(next) => data = next,
+                    None => return out,
+                }
+            }
+            let step = skip.min(data.len());
+            data = &data[step..];
+            skip -= step;
+        }
     }
 }
 
@@ -112,18 +193,21 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
 /// towards refusing.
 pub(in crate::ingest) fn memory_needed(stream: &[u8]) -> u64 {
     let mut sheets = Vec::new();
-    for (typ, data) in (Records { stream }) {
+    let mut strings = Vec::new();
+    for (typ, data, continued) in (Records { stream }) {
         match typ {
             0x0085 => sheets.extend(u32_at(data, 0)),
+            0x00FC => strings = shared_string_bytes(data, continued),
             0x000A => break,
             _ => {}
         }
     }
+    let table = strings.iter().fold(0u64, |a, b| a.saturating_add(*b));
     sheets
         .into_iter()
         .filter_map(|pos| stream.get(pos as usize..))
-        .map(sheet_memory)
-        .fold(0u64, u64::saturating_add)
+        .map(|sheet| sheet_memory(sheet, &strings))
+        .fold(table, u64::saturating_add)
 }
 
 /// The cells' bounding box so far: first and last row and column.
@@ -145,13 +229,15 @@ impl Bounds {
     }
 }
 
-/// The memory one sheet's substream (starting at its `BOF`) takes in calamine.
-fn sheet_memory(sheet: &[u8]) -> u64 {
+/// The memory one sheet's substream (starting at its `BOF`) takes in calamine: its grid, and
+/// a copy of its shared string for every `LABELSST` cell (`strings`: their sizes).
+fn sheet_memory(sheet: &[u8], strings: &[u64]) -> u64 {
     let mut bounds = Bounds::default();
     let mut reserved = 0u64;
+    let mut copies = 0u64;
     let mut seen_bof = false;
     let mut depth = 0usize;
-    for (typ, data) in (Records { stream: sheet }) {
+    for (typ, data, _) in (Records { stream: sheet }) {
         // Nested substreams (charts) are skipped, as calamine skips them.
         if depth > 0 {
             match typ {
@@ -167,11 +253,17 @@ fn sheet_memory(sheet: &[u8]) -> u64 {
             }
         };
         match typ {
+            // LABELSST: a copy of shared string `isst`.
+            0x00FD => {
+                cell_at(&mut bounds);
+                let string = u32_at(data, 6).and_then(|i| strings.get(i as usize));
+                copies = copies.saturating_add(string.copied().unwrap_or(0));
+            }
             0x0809 if seen_bof => depth += 1,
             0x0809 => seen_bof = true,
             0x0200 => reserved = reserved.max(dimensions_cells(data)),
             // NUMBER, LABEL, RSTRING, BOOLERR, RK, LABELSST, FORMULA.
-            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD | 0x0006 => cell_at(&mut bounds),
+            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x0006 => cell_at(&mut bounds),
             // MULRK: a row, its first column, six bytes a cell, its last column.
             0x00BD if data.len() >= 12 => {
                 if let (Some(row), Some(first)) = (u16_at(data, 0), u16_at(data, 2)) {
@@ -185,7 +277,9 @@ fn sheet_memory(sheet: &[u8]) -> u64 {
         }
     }
     let listed = reserved.saturating_mul(LISTED_CELL_BYTES);
-    listed.saturating_add(bounds.cells().saturating_mul(GRID_CELL_BYTES))
+    listed
+        .saturating_add(bounds.cells().saturating_mul(GRID_CELL_BYTES))
+        .saturating_add(copies)
 }
 
 /// The cells a `DIMENSIONS` record makes calamine reserve room for, computed as calamine does
@@ -301,6 +395,84 @@ mod tests {
             memory_needed(&stream(&[record(0x0200, &honest)])),
             100 * 13 * LISTED_CELL_BYTES
         );
+    }
+
+    /// A workbook stream whose globals hold `sst` (an SST record's data and its CONTINUEs).
+    fn stream_with_sst(sst: &[Vec<u8>], sheet: &[Vec<u8>]) -> Vec<u8> {
+        let bof = record(0x0809, &[0u8; 16]);
+        let eof = record(0x000A, &[]);
+        let mut sst_records = record(0x00FC, &sst[0]);
+        for more in &sst[1..] {
+            sst_records.extend(record(0x003C, more));
+        }
+        let globals_len = bof.len() + 4 + 8 + sst_records.len() + eof.len();
+        let mut boundsheet = (globals_len as u32).to_le_bytes().to_vec();
+        boundsheet.extend([0, 0, 1, 0]);
+        let mut out = [
+            bof.clone(),
+            record(0x0085, &boundsheet),
+            sst_records,
+            eof.clone(),
+        ]
+        .concat();
+        out.extend(bof);
+        out.extend(sheet.concat());
+        out.extend(eof);
+        out
+    }
+
+    fn label_sst(row: u16, col: u16, isst: u32) -> Vec<u8> {
+        let mut data = row.to_le_bytes().to_vec();
+        data.extend(col.to_le_bytes());
+        data.extend([0, 0]);
+        data.extend(isst.to_le_bytes());
+        record(0x00FD, &data)
+    }
+
+    #[test]
+    fn every_labelsst_cell_copies_its_shared_string() {
+        // Two strings: "ab" (one byte a character), then 3,000 wide characters split over a
+        // CONTINUE record that starts with its width byte.
+        let mut first = vec![0u8; 8];
+        first.extend([2, 0, 0, b'a', b'b']);
+        first.extend(3000u16.to_le_bytes());
+        first.push(1);
+        first.extend(vec![0x41u8; 2 * 1000]);
+        let mut second = vec![1u8];
+        second.extend(vec![0x41u8; 2 * 2000]);
+        let strings = shared_string_bytes(&first, vec![&second]);
+        assert_eq!(
+            strings,
+            [2 * BYTES_PER_CHARACTER, 3000 * BYTES_PER_CHARACTER]
+        );
+        // 10,000 cells at one place, each a copy of the long string: the guard's sum.
+        let cells: Vec<Vec<u8>> = (0..10_000).map(|_| label_sst(0, 0, 1)).collect();
+        let need = memory_needed(&stream_with_sst(&[first, second], &cells));
+        let table = (2 + 3000) * BYTES_PER_CHARACTER;
+        assert_eq!(
+            need,
+            table + GRID_CELL_BYTES + 10_000 * 3000 * BYTES_PER_CHARACTER
+        );
+    }
+
+    #[test]
+    fn copies_of_the_longest_shared_string_past_the_budget_are_refused() {
+        let mut sst = vec![0u8; 8];
+        sst.extend(u16::MAX.to_le_bytes());
+        sst.push(1);
+        sst.extend(vec![0x41u8; 8000]);
+        let mut parts = vec![sst];
+        let mut left = 2 * usize::from(u16::MAX) - 8000;
+        while left > 0 {
+            let n = left.min(8000);
+            let mut more = vec![1u8];
+            more.extend(vec![0x41u8; n]);
+            parts.push(more);
+            left -= n;
+        }
+        // About 140 KB of records asking for about 4 GB of copies.
+        let cells: Vec<Vec<u8>> = (0..10_000).map(|_| label_sst(3, 3, 0)).collect();
+        assert!(memory_needed(&stream_with_sst(&parts, &cells)) > WHOLE_READ_BUDGET);
     }
 
     #[test]
