@@ -12,7 +12,6 @@ use rayon::prelude::*;
 
 use super::source::{self, ChunkPool, Declared, Opened};
 use super::stream::{self, Cuts, FileContext, OfficeTable, ParsedExport, SourceTally};
-use super::workbook::Workbook;
 use super::{CaseSink, IngestError, InputFile, RejectSink};
 use crate::config::Pipeline;
 use crate::model::Day;
@@ -58,8 +57,7 @@ pub(super) struct Merged<'a> {
 /// A small export, ready for its turn.
 enum Prepared<'p> {
     Text(Box<ParsedExport<'p, File>>),
-    Workbook(Workbook),
-    /// A workbook under another name (it starts like a ZIP archive or an Office 97 file):
+    /// A workbook, whatever its name (it starts like a ZIP archive or an Office 97 file):
     /// opened in its turn, one at a time, as calamine may hold it whole.
     Later,
 }
@@ -122,7 +120,8 @@ impl<'a> Run<'a> {
                 match source::open_file(ctx.path, self.pool, self.cuts.reading(), declared)? {
                     Opened::Text(export) => stream::parse_whole(&ctx, export)
                         .map(|parsed| Prepared::Text(Box::new(parsed))),
-                    Opened::Workbook(book) => Ok(Prepared::Workbook(book)),
+                    // Told by content past the first bytes: dropped, and opened in its turn.
+                    Opened::Workbook(_) => Ok(Prepared::Later),
                 }
             })
             .collect()
@@ -153,15 +152,6 @@ impl<'a> Run<'a> {
                     out.progress,
                 ),
                 Prepared::Later => unreachable!("streamed above"),
-                Prepared::Workbook(book) => super::sheet::ingest_workbook(
-                    ctx,
-                    book,
-                    out.cases,
-                    out.offices,
-                    tally,
-                    out.sink,
-                    out.progress,
-                ),
             }?;
             out.files.push(file);
         }

@@ -758,6 +758,8 @@ pub(super) struct ParsedExport<'p, R> {
     body: super::source::Body<'p, R>,
     file: InputFile,
     layout: Layout,
+    /// The header's mapping, worked out once for the parse and kept for the merge.
+    columns: super::header::ColumnIndex,
     chunks: Vec<(Chunk, Vec<(usize, PieceResult)>)>,
 }
 
@@ -787,6 +789,7 @@ pub(super) fn parse_whole<'p, R: Read + Send>(
         body,
         file,
         layout,
+        columns,
         chunks,
     })
 }
@@ -805,16 +808,15 @@ pub(super) fn merge_whole<R: Read>(
         body,
         file,
         layout,
+        columns,
         chunks,
     } = parsed;
-    let columns = layout.columns(&ctx)?;
     let rows = layout.rows(&ctx, &columns);
     let piece_ctx = layout.piece_context(&ctx, &rows, body.pool());
     let mut merge = layout.merge(file, &ctx, cases, offices, tally, sink);
     for (chunk, parsed) in chunks {
         merge.chunk(&piece_ctx, chunk, parsed)?;
     }
-    progress(&merge.file, body.bytes_read());
     finish(&ctx, merge, &piece_ctx, body, progress)
 }
 
