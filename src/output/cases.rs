@@ -83,7 +83,9 @@ impl<'a> CasesWriter<'a> {
         }
         let (offices, files) = (self.offices, self.files);
         self.parquet
-            .write_row_group(|column| case_column(column, cases, offices, files))
+            .write_row_group(cases.len(), |column, range| {
+                case_column(column, &cases[range], offices, files)
+            })
     }
 
     /// Write the footer; the file's manifest entry.

@@ -178,6 +178,10 @@ struct HashingFile {
 
 const WRITEBACK_EVERY: usize = 64 << 20;
 
+/// Rows of a row group built and encoded together (`ParquetWriter::write_row_group`): a
+/// multiple of the column writers' mini-batch of 1,024 rows, and about 0.8 MB of `Case`s.
+const SLICE_ROWS: usize = 8 << 10;
+
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         crate::fault::point("parquet-write")?;
@@ -272,32 +276,50 @@ impl ParquetWriter {
         })
     }
 
-    /// Write one row group. `build(i)` makes column `i` (in the order of the table's
-    /// columns); the columns are built and encoded in parallel.
+    /// Write one row group of `rows` rows. `build(i, range)` makes column `i` (in the order of
+    /// the table's columns) for the rows in `range`; the columns are built and encoded in
+    /// parallel, `SLICE_ROWS` rows at a time, so that the rows a slice's columns are built from
+    /// stay in the cache while all of its columns read them (walking a whole row group once per
+    /// column took a third of the time `cases.parquet` took). The bytes are the same as for one
+    /// slice: the writers cut pages at mini-batches of 1,024 rows, and a slice is a multiple.
     pub fn write_row_group(
         &mut self,
-        build: impl Fn(usize) -> ArrayRef + Sync,
+        rows: usize,
+        build: impl Fn(usize, std::ops::Range<usize>) -> ArrayRef + Sync,
     ) -> Result<(), ParquetWriteError> {
         let encode_error = |source| ParquetWriteError::Encode {
             path: self.path.clone(),
             source,
         };
-        let writers = self
+        let mut writers = self
             .factory
             .create_column_writers(self.row_groups)
             .map_err(encode_error)?;
         let fields = self.schema.fields();
+        // At least one slice, so that an empty table is written as it always was.
+        let mut start = 0;
+        loop {
+            let range = start..rows.min(start + SLICE_ROWS);
+            writers
+                .par_iter_mut()
+                .enumerate()
+                .try_for_each(|(i, writer)| {
+                    let array = build(i, range.clone());
+                    // Flat columns: one leaf each.
+                    for leaf in compute_leaves(&fields[i], &array)? {
+                        writer.write(&leaf)?;
+                    }
+                    Ok::<_, ParquetError>(())
+                })
+                .map_err(encode_error)?;
+            start = range.end;
+            if start >= rows {
+                break;
+            }
+        }
         let chunks = writers
             .into_par_iter()
-            .enumerate()
-            .map(|(i, mut writer)| {
-                let array = build(i);
-                // Flat columns: one leaf each.
-                for leaf in compute_leaves(&fields[i], &array)? {
-                    writer.write(&leaf)?;
-                }
-                writer.close()
-            })
+            .map(|writer| writer.close())
             .collect::<Result<Vec<_>, ParquetError>>()
             .map_err(encode_error)?;
         self.row_groups += 1;

@@ -51,7 +51,9 @@ pub fn write_programmes(
         .iter()
         .map(|p| p.name.as_str())
         .collect();
-    parquet.write_row_group(|column| programme_column(column, rows, &names))?;
+    parquet.write_row_group(rows.len(), |column, range| {
+        programme_column(column, &rows[range], &names)
+    })?;
     Ok(OutputEntry::hashed(path, parquet.finish()?))
 }
 

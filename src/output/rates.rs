@@ -47,7 +47,9 @@ pub const RATES_COLUMNS: [&str; 12] = {
 pub fn write_rates(path: &Path, rows: &[RateRow]) -> Result<OutputEntry, ParquetWriteError> {
     // Snappy: the table is small and mostly numbers, which it does shrink.
     let mut parquet = ParquetWriter::create(path, &COLUMNS, Compression::SNAPPY, vec![])?;
-    parquet.write_row_group(|column| rate_column(column, rows))?;
+    parquet.write_row_group(rows.len(), |column, range| {
+        rate_column(column, &rows[range])
+    })?;
     Ok(OutputEntry::hashed(path, parquet.finish()?))
 }
 
