@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -359,35 +360,55 @@ impl Linked {
                 }
             }
             KeptDetails::Scratch(path) => {
-                // Read a batch's worth of records at a time and decode the kept ones in
-                // parallel: decoding one record at a time would hold up the writer.
+                // A thread reads the next block of records while this one decodes the kept ones
+                // (in parallel) and hands them on: reading in turn left a core idle each block.
                 let mut reader = File::open(path)?;
-                let mut block = vec![0u8; rows * scratch::RECORD];
-                let mut first = 0usize;
-                loop {
-                    let filled = scratch::read_full(&mut reader, &mut block)?;
-                    let records = filled / scratch::RECORD;
-                    if records == 0 {
-                        break;
-                    }
-                    let decoded: Vec<io::Result<Case>> = block[..records * scratch::RECORD]
-                        .par_chunks_exact(scratch::RECORD)
-                        .enumerate()
-                        .filter(|(i, _)| self.is_kept(first + i))
-                        .map(|(_, r)| scratch::decode(r))
-                        .collect();
-                    for case in decoded {
-                        batch.push(case?);
-                        if batch.len() == rows {
-                            each(&batch)?;
-                            batch.clear();
+                let block_bytes = rows.max(1) * scratch::RECORD;
+                std::thread::scope(|scope| -> Result<(), E> {
+                    let (full, filled_blocks) = sync_channel::<io::Result<Vec<u8>>>(1);
+                    let (empty, emptied_blocks) = sync_channel::<Vec<u8>>(2);
+                    scope.spawn(move || {
+                        let mut spare = vec![Vec::new(), Vec::new()];
+                        loop {
+                            let mut block = spare
+                                .pop()
+                                .or_else(|| emptied_blocks.recv().ok())
+                                .unwrap_or_default();
+                            block.resize(block_bytes, 0);
+                            let read = scratch::read_full(&mut reader, &mut block);
+                            let last = !matches!(read, Ok(n) if n == block_bytes);
+                            let sent = full.send(read.map(|n| {
+                                block.truncate(n - n % scratch::RECORD);
+                                block
+                            }));
+                            if last || sent.is_err() {
+                                break;
+                            }
                         }
+                    });
+                    let mut first = 0usize;
+                    for block in filled_blocks {
+                        let block = block?;
+                        let records = block.len() / scratch::RECORD;
+                        let decoded: Vec<io::Result<Case>> = block
+                            .par_chunks_exact(scratch::RECORD)
+                            .enumerate()
+                            .filter(|(i, _)| self.is_kept(first + i))
+                            .map(|(_, r)| scratch::decode(r))
+                            .collect();
+                        // The reader may have stopped (the last block): then the block goes.
+                        let _ = empty.try_send(block);
+                        for case in decoded {
+                            batch.push(case?);
+                            if batch.len() == rows {
+                                each(&batch)?;
+                                batch.clear();
+                            }
+                        }
+                        first += records;
                     }
-                    first += records;
-                    if filled < block.len() {
-                        break;
-                    }
-                }
+                    Ok(())
+                })?;
             }
         }
         if !batch.is_empty() {

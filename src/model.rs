@@ -18,6 +18,8 @@ pub trait Vocabulary: Sized + Copy + PartialEq + 'static {
     const ALL: &'static [Self];
     /// The canonical spelling, as in SPEC §2 and in the outputs.
     fn as_str(self) -> &'static str;
+    /// The value's position in `ALL`.
+    fn index(self) -> usize;
     /// The value whose canonical spelling is `s` (exactly).
     fn from_canonical(s: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|v| v.as_str() == s)
@@ -34,6 +36,10 @@ macro_rules! vocabulary {
             const ALL: &'static [Self] = &[$(Self::$variant),+];
             fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
+            }
+            fn index(self) -> usize {
+                // `ALL` lists the variants in declaration order.
+                self as usize
             }
         }
 

@@ -60,19 +60,27 @@ fn is_removed(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '/' | '.')
 }
 
+/// `is_removed` for an ASCII byte: the ASCII white space (tab to carriage return, space).
+fn is_removed_ascii(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ' | b'-' | b'/' | b'.')
+}
+
 /// Normalize an identifier before hashing: NFKC, trim, uppercase, drop spaces and `- / .`,
 /// fold Cyrillic look-alikes to Latin. Appends to `out` (cleared first) to reuse its buffer.
 pub fn normalize_into(raw: &str, out: &mut String) {
     out.clear();
     let trimmed = raw.trim();
     if trimmed.is_ascii() {
-        // ASCII is already NFKC and its uppercase is ASCII: skip the Unicode machinery.
-        out.extend(
+        // ASCII is already NFKC and its uppercase is ASCII: skip the Unicode machinery, and
+        // work on bytes (a char at a time took a tenth of validation's time).
+        let mut bytes = std::mem::take(out).into_bytes();
+        bytes.extend(
             trimmed
-                .chars()
-                .filter(|c| !is_removed(*c))
-                .map(|c| c.to_ascii_uppercase()),
+                .bytes()
+                .filter(|&b| !is_removed_ascii(b))
+                .map(|b| b.to_ascii_uppercase()),
         );
+        *out = String::from_utf8(bytes).expect("ASCII bytes, uppercased, are still ASCII");
         return;
     }
     // Latin and the basic Cyrillic alphabet (А–я) are NFKC already, and uppercasing keeps
@@ -401,6 +409,13 @@ mod tests {
         assert_eq!(normalize("  \t "), "");
         // One pass of the spec's steps is not idempotent here; the fixed point is.
         assert_eq!(normalize(&normalize("ΐ")), normalize("ΐ"));
+    }
+
+    #[test]
+    fn the_ascii_fast_path_removes_exactly_what_the_unicode_rule_removes() {
+        for b in 0u8..=127 {
+            assert_eq!(is_removed_ascii(b), is_removed(char::from(b)), "byte {b}");
+        }
     }
 
     #[test]

@@ -5,14 +5,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Date32Array, Int32Array, Int64Array, StringArray};
+use arrow_array::types::UInt32Type;
+use arrow_array::{
+    ArrayRef, Date32Array, DictionaryArray, Int32Array, Int64Array, StringArray, UInt32Array,
+};
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
 use parquet::basic::Compression;
 
 use super::OutputEntry;
 use super::parquet_file::{ColumnSpec, ColumnType, ParquetWriteError, ParquetWriter};
 use crate::ingest::InputFile;
-use crate::model::{Case, Pseudonym, Vocabulary};
+use crate::model::{Case, CaseType, Outcome, PlacementType, Pseudonym, Sex, Vocabulary};
 use crate::pseudonym::hex_into;
 use crate::reference;
 
@@ -21,9 +24,9 @@ pub const CASES_BATCH_ROWS: usize = 1 << 17;
 
 /// The columns of `cases.parquet`, in order (SPEC §6).
 const COLUMNS: [ColumnSpec; 16] = [
-    ColumnSpec::plain("child", ColumnType::Text, false),
-    ColumnSpec::plain("family", ColumnType::Text, true),
-    ColumnSpec::plain("case", ColumnType::Text, true),
+    ColumnSpec::pseudonym("child", false),
+    ColumnSpec::pseudonym("family", true),
+    ColumnSpec::pseudonym("case", true),
     ColumnSpec::label("region", false),
     ColumnSpec::label("municipality", true),
     ColumnSpec::label("office", false),
@@ -52,27 +55,61 @@ pub const CASES_COLUMNS: [&str; 16] = {
 
 /// Writes `cases.parquet` one batch of cases at a time, each batch a row group: bounded
 /// memory, and the same bytes for the same cases.
-pub struct CasesWriter<'a> {
+pub struct CasesWriter {
     path: PathBuf,
     parquet: ParquetWriter,
-    offices: &'a [String],
-    files: &'a [InputFile],
+    labels: LabelTables,
 }
 
-impl<'a> CasesWriter<'a> {
+/// Every value each label column can take, as Arrow strings: a label column is handed to the
+/// Parquet writer as indices into its table (a dictionary array), so no string is copied per
+/// row. Readers still see plain UTF-8: the file's schema says `Utf8`, and the bytes are those
+/// of the same strings written one by one.
+struct LabelTables {
+    regions: ArrayRef,
+    municipalities: ArrayRef,
+    offices: ArrayRef,
+    sources: ArrayRef,
+    case_types: ArrayRef,
+    outcomes: ArrayRef,
+    placement_types: ArrayRef,
+    sexes: ArrayRef,
+}
+
+impl LabelTables {
+    fn new(offices: &[String], files: &[InputFile]) -> LabelTables {
+        fn table<'s>(values: impl Iterator<Item = &'s str>) -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(values))
+        }
+        fn vocabulary<T: Vocabulary>() -> ArrayRef {
+            table(T::ALL.iter().map(|v| v.as_str()))
+        }
+        LabelTables {
+            regions: table(reference::oblasts().iter().map(|o| o.code.as_str())),
+            municipalities: table(reference::municipalities().iter().map(|m| m.code.as_str())),
+            offices: table(offices.iter().map(String::as_str)),
+            sources: table(files.iter().map(|f| f.display.as_str())),
+            case_types: vocabulary::<CaseType>(),
+            outcomes: vocabulary::<Outcome>(),
+            placement_types: vocabulary::<PlacementType>(),
+            sexes: vocabulary::<Sex>(),
+        }
+    }
+}
+
+impl CasesWriter {
     pub fn create(
         path: &Path,
-        offices: &'a [String],
-        files: &'a [InputFile],
-    ) -> Result<CasesWriter<'a>, ParquetWriteError> {
+        offices: &[String],
+        files: &[InputFile],
+    ) -> Result<CasesWriter, ParquetWriteError> {
         // Uncompressed: the pseudonyms, most of the bytes, are random hex that Snappy cannot
         // shrink, and the labels are dictionary-encoded already (NOTES.md, compression).
         let parquet = ParquetWriter::create(path, &COLUMNS, Compression::UNCOMPRESSED, vec![])?;
         Ok(CasesWriter {
             path: path.to_path_buf(),
             parquet,
-            offices,
-            files,
+            labels: LabelTables::new(offices, files),
         })
     }
 
@@ -81,11 +118,10 @@ impl<'a> CasesWriter<'a> {
         if cases.is_empty() {
             return Ok(());
         }
-        let (offices, files) = (self.offices, self.files);
-        self.parquet
-            .write_row_group(cases.len(), |column, range| {
-                case_column(column, &cases[range], offices, files)
-            })
+        let labels = &self.labels;
+        self.parquet.write_row_group(cases.len(), |column, range| {
+            case_column(column, &cases[range], labels)
+        })
     }
 
     /// Write the footer; the file's manifest entry.
@@ -95,36 +131,41 @@ impl<'a> CasesWriter<'a> {
 }
 
 /// Column `column` of `COLUMNS` for `cases`.
-fn case_column(column: usize, cases: &[Case], offices: &[String], files: &[InputFile]) -> ArrayRef {
-    let oblasts = reference::oblasts();
-    let municipalities = reference::municipalities();
-    let region = |r: u8| oblasts[r as usize].code.as_str();
+fn case_column(column: usize, cases: &[Case], labels: &LabelTables) -> ArrayRef {
+    let index = |i: usize| i as u32;
     match COLUMNS[column].name {
         "child" => hex_column(cases, |c| Some(&c.child)),
         "family" => hex_column(cases, |c| c.family.as_ref()),
         "case" => hex_column(cases, |c| c.case.as_ref()),
-        "region" => text_column(cases, |c| Some(region(c.region))),
-        "municipality" => text_column(cases, |c| {
-            c.municipality
-                .map(|m| municipalities[m as usize].code.as_str())
+        "region" => label_column(cases, &labels.regions, |c| Some(u32::from(c.region))),
+        "municipality" => label_column(cases, &labels.municipalities, |c| {
+            c.municipality.map(u32::from)
         }),
-        "office" => text_column(cases, |c| Some(offices[c.office as usize].as_str())),
-        "case_type" => text_column(cases, |c| Some(c.case_type.as_str())),
+        "office" => label_column(cases, &labels.offices, |c| Some(c.office)),
+        "case_type" => label_column(cases, &labels.case_types, |c| {
+            Some(index(c.case_type.index()))
+        }),
         "opened" => Arc::new(Date32Array::from_iter_values(
             cases.iter().map(|c| c.opened),
         )),
         "closed" => Arc::new(cases.iter().map(|c| c.closed).collect::<Date32Array>()),
-        "outcome" => text_column(cases, |c| c.outcome.map(Vocabulary::as_str)),
-        "placement_type" => text_column(cases, |c| c.placement_type.map(Vocabulary::as_str)),
-        "placement_region" => text_column(cases, |c| c.placement_region.map(region)),
+        "outcome" => label_column(cases, &labels.outcomes, |c| {
+            c.outcome.map(|o| index(o.index()))
+        }),
+        "placement_type" => label_column(cases, &labels.placement_types, |c| {
+            c.placement_type.map(|p| index(p.index()))
+        }),
+        "placement_region" => label_column(cases, &labels.regions, |c| {
+            c.placement_region.map(u32::from)
+        }),
         "birth_year" => Arc::new(
             cases
                 .iter()
                 .map(|c| c.birth_year.map(i32::from))
                 .collect::<Int32Array>(),
         ),
-        "sex" => text_column(cases, |c| c.sex.map(Vocabulary::as_str)),
-        "source" => text_column(cases, |c| Some(files[c.file as usize].display.as_str())),
+        "sex" => label_column(cases, &labels.sexes, |c| c.sex.map(|s| index(s.index()))),
+        "source" => label_column(cases, &labels.sources, |c| Some(c.file)),
         "source_line" => Arc::new(Int64Array::from_iter_values(
             cases.iter().map(|c| c.line as i64),
         )),
@@ -132,9 +173,17 @@ fn case_column(column: usize, cases: &[Case], offices: &[String], files: &[Input
     }
 }
 
-/// A column of short strings.
-fn text_column<'c>(cases: &'c [Case], value: impl Fn(&'c Case) -> Option<&'c str>) -> ArrayRef {
-    Arc::new(cases.iter().map(value).collect::<StringArray>())
+/// A label column: each case's index into `table`, or null.
+fn label_column(
+    cases: &[Case],
+    table: &ArrayRef,
+    index: impl Fn(&Case) -> Option<u32>,
+) -> ArrayRef {
+    let keys = cases.iter().map(index).collect::<UInt32Array>();
+    Arc::new(
+        DictionaryArray::<UInt32Type>::try_new(keys, Arc::clone(table))
+            .expect("every index a case holds is within its label table (ingest made it so)"),
+    )
 }
 
 /// A column of pseudonyms as 32 hex digits, written straight into one buffer.
@@ -231,6 +280,14 @@ mod tests {
 
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
         assert_eq!(builder.metadata().num_row_groups(), 3);
+        // Pseudonyms carry no statistics (they would prune nothing); labels and dates do.
+        let first = builder.metadata().row_group(0);
+        let stats = |name: &str| {
+            let column = CASES_COLUMNS.iter().position(|c| *c == name).unwrap();
+            first.column(column).statistics().is_some()
+        };
+        assert!(!stats("child") && !stats("family") && !stats("case"));
+        assert!(stats("region") && stats("office") && stats("opened"));
         let schema = builder.schema().clone();
         for field in schema.fields() {
             let expected = match field.name().as_str() {
