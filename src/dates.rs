@@ -167,6 +167,69 @@ pub fn parse_date(raw: &str, formats: &[DateFormat]) -> Result<Day, DateError> {
 #[derive(Debug, Clone)]
 pub struct ByteFormat {
     tokens: Vec<ByteToken>,
+    /// Where the digits and literals sit when every number is written in full (`05.03.2019`),
+    /// for formats of day, month, year and one-byte literals: the common case, read without
+    /// walking the tokens. Anything else goes through `match_shape`.
+    full_width: Option<FullWidth>,
+}
+
+/// Byte positions of a date written in full: two-digit day and month, four-digit year.
+#[derive(Debug, Clone)]
+struct FullWidth {
+    len: usize,
+    day: usize,
+    month: usize,
+    year: usize,
+    literals: Vec<(usize, u8)>,
+}
+
+impl FullWidth {
+    fn of(tokens: &[ByteToken]) -> Option<FullWidth> {
+        let (mut day, mut month, mut year) = (None, None, None);
+        let mut literals = Vec::new();
+        let mut at = 0;
+        for t in tokens {
+            let (slot, width) = match t {
+                ByteToken::Day => (&mut day, 2),
+                ByteToken::Month => (&mut month, 2),
+                ByteToken::Year => (&mut year, 4),
+                ByteToken::Literal(lit) if lit.len() == 1 && !lit[0].is_ascii_digit() => {
+                    literals.push((at, lit[0]));
+                    at += 1;
+                    continue;
+                }
+                ByteToken::Literal(_) | ByteToken::Space => return None,
+            };
+            if slot.replace(at).is_some() {
+                return None;
+            }
+            at += width;
+        }
+        Some(FullWidth {
+            len: at,
+            day: day?,
+            month: month?,
+            year: year?,
+            literals,
+        })
+    }
+
+    /// (year, month, day) when `b` is this layout exactly; `None` to ask `match_shape`.
+    fn read(&self, b: &[u8]) -> Option<(i32, u32, u32)> {
+        if b.len() != self.len || self.literals.iter().any(|&(at, lit)| b[at] != lit) {
+            return None;
+        }
+        let number = |at: usize, width: usize| {
+            b[at..at + width].iter().try_fold(0u32, |v, &c| {
+                c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+            })
+        };
+        Some((
+            number(self.year, 4)? as i32,
+            number(self.month, 2)?,
+            number(self.day, 2)?,
+        ))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +256,10 @@ impl DateFormat {
                 Token::Literal(c) => ByteToken::Literal(encode(*c)?),
             });
         }
-        Some(ByteFormat { tokens: out })
+        Some(ByteFormat {
+            full_width: FullWidth::of(&out),
+            tokens: out,
+        })
     }
 }
 
@@ -269,7 +335,10 @@ fn match_shape(tokens: &[ByteToken], b: &[u8]) -> Result<(i32, u32, u32), DateEr
 pub fn parse_date_bytes(raw: &[u8], formats: &[ByteFormat]) -> Option<Day> {
     let b = raw.trim_ascii();
     formats.iter().find_map(|f| {
-        let (y, m, d) = match_shape(&f.tokens, b).ok()?;
+        let (y, m, d) = match f.full_width.as_ref().and_then(|w| w.read(b)) {
+            Some((y, m, d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => (y, m, d),
+            _ => match_shape(&f.tokens, b).ok()?,
+        };
         (d <= days_in_month(y, m) && PLAUSIBLE_YEARS.contains(&y)).then(|| days_from_civil(y, m, d))
     })
 }
@@ -357,6 +426,23 @@ mod tests {
         }
 
         #[test]
+        fn the_full_width_layout_reads_what_the_tokens_read(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"0123456789.-/ ".to_vec()), 8..12
+            ),
+        ) {
+            for format in byte_defaults() {
+                let Some(layout) = &format.full_width else { continue };
+                if let Some((y, m, d)) = layout.read(&bytes)
+                    && (1..=12).contains(&m)
+                    && (1..=31).contains(&d)
+                {
+                    proptest::prop_assert_eq!(match_shape(&format.tokens, &bytes), Ok((y, m, d)));
+                }
+            }
+        }
+
+        #[test]
         fn the_byte_path_agrees_with_the_text_path(
             y in 1890i32..2110, m in 0u32..14, d in 0u32..33, style in 0usize..5, pad in 0usize..3
         ) {
@@ -379,6 +465,36 @@ mod tests {
                 None => proptest::prop_assert!(slow.is_err()),
             }
         }
+    }
+
+    fn byte_defaults() -> Vec<ByteFormat> {
+        defaults()
+            .iter()
+            .map(|f| f.for_bytes(|c| Some(c.to_string().into_bytes())).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn dates_written_in_full_have_a_layout_and_the_others_do_not() {
+        let layouts: Vec<bool> = byte_defaults()
+            .iter()
+            .map(|f| f.full_width.is_some())
+            .collect();
+        // "%d.%m.%Y", "%d.%m.%Y г." (a space and a two-byte letter), "%Y-%m-%d", "%d/%m/%Y".
+        assert_eq!(layouts, [true, false, true, true]);
+        let iso = &byte_defaults()[2];
+        let layout = iso.full_width.as_ref().unwrap();
+        assert_eq!(layout.read(b"2019-03-05"), Some((2019, 3, 5)));
+        assert_eq!(
+            layout.read(b"2019-3-05"),
+            None,
+            "not in full: the tokens read it"
+        );
+        assert_eq!(
+            parse_date_bytes(b"2019-3-05", &byte_defaults()),
+            Some(ymd(2019, 3, 5))
+        );
+        assert_eq!(parse_date_bytes(b"2019-02-30", &byte_defaults()), None);
     }
 
     #[test]
