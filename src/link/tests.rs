@@ -166,6 +166,28 @@ fn the_scratch_file_gives_back_what_the_memory_store_does() {
 }
 
 #[test]
+fn a_batch_that_fails_stops_the_scratch_reader_and_the_error_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scratch");
+    let mut store = CaseStore::with_scratch_file(&path).unwrap();
+    // Distinct children: every case is kept, so there are many blocks of one record.
+    for child in 0..50u8 {
+        store.accept(case(child, 1, None, 0, 2)).unwrap();
+    }
+    let linked = dedupe(store, &files(&[50])).unwrap().into_linked().unwrap();
+    let mut batches = 0;
+    let result = linked.for_each_kept(1, |_| -> io::Result<()> {
+        batches += 1;
+        if batches == 3 {
+            return Err(io::Error::other("the writer failed"));
+        }
+        Ok(())
+    });
+    assert_eq!(result.unwrap_err().to_string(), "the writer failed");
+    assert_eq!(batches, 3, "no batch is handed on after the failing one");
+}
+
+#[test]
 fn a_case_is_32_bytes_in_memory() {
     assert_eq!(std::mem::size_of::<LinkCase>(), 32);
 }
