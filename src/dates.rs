@@ -214,7 +214,8 @@ impl FullWidth {
         })
     }
 
-    /// (year, month, day) when `b` is this layout exactly; `None` to ask `match_shape`.
+    /// (year, month, day) when `b` is this layout exactly, with a month of 1–12 and a day of
+    /// 1–31; `None` to ask `match_shape` (which also says why a date is not one).
     fn read(&self, b: &[u8]) -> Option<(i32, u32, u32)> {
         if b.len() != self.len || self.literals.iter().any(|&(at, lit)| b[at] != lit) {
             return None;
@@ -224,10 +225,11 @@ impl FullWidth {
                 c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
             })
         };
-        Some((
+        let (month, day) = (number(self.month, 2)?, number(self.day, 2)?);
+        ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((
             number(self.year, 4)? as i32,
-            number(self.month, 2)?,
-            number(self.day, 2)?,
+            month,
+            day,
         ))
     }
 }
@@ -336,8 +338,8 @@ pub fn parse_date_bytes(raw: &[u8], formats: &[ByteFormat]) -> Option<Day> {
     let b = raw.trim_ascii();
     formats.iter().find_map(|f| {
         let (y, m, d) = match f.full_width.as_ref().and_then(|w| w.read(b)) {
-            Some((y, m, d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => (y, m, d),
-            _ => match_shape(&f.tokens, b).ok()?,
+            Some(ymd) => ymd,
+            None => match_shape(&f.tokens, b).ok()?,
         };
         (d <= days_in_month(y, m) && PLAUSIBLE_YEARS.contains(&y)).then(|| days_from_civil(y, m, d))
     })
@@ -433,11 +435,8 @@ mod tests {
         ) {
             for format in byte_defaults() {
                 let Some(layout) = &format.full_width else { continue };
-                if let Some((y, m, d)) = layout.read(&bytes)
-                    && (1..=12).contains(&m)
-                    && (1..=31).contains(&d)
-                {
-                    proptest::prop_assert_eq!(match_shape(&format.tokens, &bytes), Ok((y, m, d)));
+                if let Some(ymd) = layout.read(&bytes) {
+                    proptest::prop_assert_eq!(match_shape(&format.tokens, &bytes), Ok(ymd));
                 }
             }
         }
@@ -485,6 +484,7 @@ mod tests {
         let iso = &byte_defaults()[2];
         let layout = iso.full_width.as_ref().unwrap();
         assert_eq!(layout.read(b"2019-03-05"), Some((2019, 3, 5)));
+        assert_eq!(layout.read(b"2019-13-05"), None, "match_shape says why");
         assert_eq!(
             layout.read(b"2019-3-05"),
             None,

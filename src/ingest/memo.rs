@@ -69,12 +69,7 @@ impl Memo {
             ctx,
             rec,
             field,
-            |v| {
-                T::ALL
-                    .iter()
-                    .position(|x| x == v)
-                    .map_or(MEMO_NONE, |i| i as i32)
-            },
+            |v: &T| v.index() as i32,
             |code| T::ALL.get(code as usize).copied(),
             || ctx.label(rec, field, labels),
         )

@@ -25,14 +25,14 @@ pub(super) fn encode(c: &Case) -> [u8; RECORD] {
     r[49] = c.region;
     r[50..52].copy_from_slice(&c.municipality.unwrap_or(0).to_le_bytes());
     r[52..56].copy_from_slice(&c.office.to_le_bytes());
-    r[56] = c.case_type as u8;
+    r[56] = c.case_type.index() as u8;
     r[57..61].copy_from_slice(&c.opened.to_le_bytes());
     r[61..65].copy_from_slice(&c.closed.unwrap_or(0).to_le_bytes());
-    r[65] = c.outcome.map_or(0, |o| o as u8 + 1);
-    r[66] = c.placement_type.map_or(0, |p| p as u8 + 1);
+    r[65] = c.outcome.map_or(0, |o| o.index() as u8 + 1);
+    r[66] = c.placement_type.map_or(0, |p| p.index() as u8 + 1);
     r[67] = c.placement_region.unwrap_or(NO_REGION);
     r[68..70].copy_from_slice(&c.birth_year.unwrap_or(0).to_le_bytes());
-    r[70] = c.sex.map_or(0, |s| s as u8 + 1);
+    r[70] = c.sex.map_or(0, |s| s.index() as u8 + 1);
     r[71..75].copy_from_slice(&c.file.to_le_bytes());
     r[75..83].copy_from_slice(&c.line.to_le_bytes());
     r

@@ -132,31 +132,28 @@ impl CasesWriter {
 
 /// Column `column` of `COLUMNS` for `cases`.
 fn case_column(column: usize, cases: &[Case], labels: &LabelTables) -> ArrayRef {
-    let index = |i: usize| i as u32;
     match COLUMNS[column].name {
         "child" => hex_column(cases, |c| Some(&c.child)),
         "family" => hex_column(cases, |c| c.family.as_ref()),
         "case" => hex_column(cases, |c| c.case.as_ref()),
-        "region" => label_column(cases, &labels.regions, |c| Some(u32::from(c.region))),
+        "region" => label_column(cases, &labels.regions, |c| Some(usize::from(c.region))),
         "municipality" => label_column(cases, &labels.municipalities, |c| {
-            c.municipality.map(u32::from)
+            c.municipality.map(usize::from)
         }),
-        "office" => label_column(cases, &labels.offices, |c| Some(c.office)),
-        "case_type" => label_column(cases, &labels.case_types, |c| {
-            Some(index(c.case_type.index()))
-        }),
+        "office" => label_column(cases, &labels.offices, |c| Some(c.office as usize)),
+        "case_type" => label_column(cases, &labels.case_types, |c| Some(c.case_type.index())),
         "opened" => Arc::new(Date32Array::from_iter_values(
             cases.iter().map(|c| c.opened),
         )),
         "closed" => Arc::new(cases.iter().map(|c| c.closed).collect::<Date32Array>()),
         "outcome" => label_column(cases, &labels.outcomes, |c| {
-            c.outcome.map(|o| index(o.index()))
+            c.outcome.map(Vocabulary::index)
         }),
         "placement_type" => label_column(cases, &labels.placement_types, |c| {
-            c.placement_type.map(|p| index(p.index()))
+            c.placement_type.map(Vocabulary::index)
         }),
         "placement_region" => label_column(cases, &labels.regions, |c| {
-            c.placement_region.map(u32::from)
+            c.placement_region.map(usize::from)
         }),
         "birth_year" => Arc::new(
             cases
@@ -164,8 +161,8 @@ fn case_column(column: usize, cases: &[Case], labels: &LabelTables) -> ArrayRef 
                 .map(|c| c.birth_year.map(i32::from))
                 .collect::<Int32Array>(),
         ),
-        "sex" => label_column(cases, &labels.sexes, |c| c.sex.map(|s| index(s.index()))),
-        "source" => label_column(cases, &labels.sources, |c| Some(c.file)),
+        "sex" => label_column(cases, &labels.sexes, |c| c.sex.map(Vocabulary::index)),
+        "source" => label_column(cases, &labels.sources, |c| Some(c.file as usize)),
         "source_line" => Arc::new(Int64Array::from_iter_values(
             cases.iter().map(|c| c.line as i64),
         )),
@@ -177,9 +174,13 @@ fn case_column(column: usize, cases: &[Case], labels: &LabelTables) -> ArrayRef 
 fn label_column(
     cases: &[Case],
     table: &ArrayRef,
-    index: impl Fn(&Case) -> Option<u32>,
+    index: impl Fn(&Case) -> Option<usize>,
 ) -> ArrayRef {
-    let keys = cases.iter().map(index).collect::<UInt32Array>();
+    // u32 holds every index: ingest numbers offices and files with u32.
+    let keys = cases
+        .iter()
+        .map(|c| index(c).map(|i| i as u32))
+        .collect::<UInt32Array>();
     Arc::new(
         DictionaryArray::<UInt32Type>::try_new(keys, Arc::clone(table))
             .expect("every index a case holds is within its label table (ingest made it so)"),

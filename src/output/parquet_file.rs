@@ -192,8 +192,8 @@ struct HashingFile {
 
 const WRITEBACK_EVERY: usize = 64 << 20;
 
-/// Rows of a row group built and encoded together (`ParquetWriter::write_row_group`): a
-/// multiple of the column writers' mini-batch of 1,024 rows, and about 0.8 MB of `Case`s.
+/// Rows of a row group built and encoded together (`ParquetWriter::write_row_group`): about
+/// 0.8 MB of `Case`s, which stay in the cache while all sixteen columns read them.
 const SLICE_ROWS: usize = 8 << 10;
 
 impl Write for HashingFile {
@@ -301,8 +301,10 @@ impl ParquetWriter {
     /// the table's columns) for the rows in `range`; the columns are built and encoded in
     /// parallel, `SLICE_ROWS` rows at a time, so that the rows a slice's columns are built from
     /// stay in the cache while all of its columns read them (walking a whole row group once per
-    /// column took a third of the time `cases.parquet` took). The bytes are the same as for one
-    /// slice: the writers cut pages at mini-batches of 1,024 rows, and a slice is a multiple.
+    /// column took a third of the time `cases.parquet` took). The rows and values are those of
+    /// one slice a row group, but not the bytes: a column writer decides where a page ends
+    /// after each `write`, so the page cuts follow the slices. The same rows always give the
+    /// same slices, and so the same bytes.
     pub fn write_row_group(
         &mut self,
         rows: usize,
