@@ -357,23 +357,84 @@ impl Key {
 
     /// A pseudonymizer keyed with this key.
     pub fn pseudonymizer(&self) -> Pseudonymizer {
+        // HMAC's key block (a key of at most 64 bytes, zero-padded) XOR ipad and XOR opad,
+        // each compressed once here rather than once per identifier.
+        let pad_state = |pad: u8| {
+            let mut block = Zeroizing::new([pad; 64]);
+            for (b, k) in block.iter_mut().zip(self.bytes.iter()) {
+                *b ^= k;
+            }
+            let mut state = SHA256_INITIAL;
+            sha2::compress256(&mut state, &[(*block).into()]);
+            state
+        };
         Pseudonymizer {
             keyed: HmacSha256::new_from_slice(self.bytes.as_ref())
                 .expect("HMAC accepts a key of any length"),
+            inner: pad_state(0x36),
+            outer: pad_state(0x5c),
         }
     }
 }
 
-/// Computes pseudonyms; cheap to clone (one keyed HMAC state, reused per identifier).
+/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_INITIAL: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// The longest message that fits, with SHA-256's padding, in one block after the key block.
+const ONE_BLOCK_MESSAGE: usize = 55;
+
+/// Computes pseudonyms; cheap to clone (the keyed HMAC states, reused per identifier).
 #[derive(Clone)]
 pub struct Pseudonymizer {
     keyed: HmacSha256,
+    /// The SHA-256 states after the key block XOR ipad and XOR opad (RFC 2104).
+    inner: [u32; 8],
+    outer: [u32; 8],
 }
 
 impl Pseudonymizer {
     /// The pseudonym of an already-normalized identifier:
     /// first 16 bytes of HMAC-SHA256(key, domain ‖ 0x00 ‖ normalized_id).
+    ///
+    /// An identifier short enough for one block (all real ones) is hashed with two calls of the
+    /// compression function on the precomputed key states: the `hmac` crate's buffering around
+    /// the same two calls cost a fifth of the time they take. Longer ones go through `hmac`.
     pub fn pseudonym(&self, domain: Domain, normalized: &str) -> Pseudonym {
+        let tag = domain.tag();
+        let message_len = tag.len() + 1 + normalized.len();
+        if message_len > ONE_BLOCK_MESSAGE {
+            return self.pseudonym_by_hmac(domain, normalized);
+        }
+        let mut block = [0u8; 64];
+        block[..tag.len()].copy_from_slice(tag);
+        block[tag.len() + 1..message_len].copy_from_slice(normalized.as_bytes());
+        block[message_len] = 0x80;
+        // The length in bits of all the hashed bytes, the key block's included.
+        block[56..].copy_from_slice(&(((64 + message_len) * 8) as u64).to_be_bytes());
+        let mut inner = self.inner;
+        sha2::compress256(&mut inner, &[block.into()]);
+
+        let mut block = [0u8; 64];
+        for (bytes, word) in block.chunks_exact_mut(4).zip(inner) {
+            bytes.copy_from_slice(&word.to_be_bytes());
+        }
+        block[32] = 0x80;
+        block[56..].copy_from_slice(&(((64 + 32) * 8) as u64).to_be_bytes());
+        let mut outer = self.outer;
+        sha2::compress256(&mut outer, &[block.into()]);
+
+        let mut out = [0u8; 16];
+        for (bytes, word) in out.chunks_exact_mut(4).zip(outer) {
+            bytes.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
+
+    /// The same pseudonym through the `hmac` crate: for identifiers past one block, and the
+    /// oracle the one-block path is tested against.
+    fn pseudonym_by_hmac(&self, domain: Domain, normalized: &str) -> Pseudonym {
         let mut mac = self.keyed.clone();
         mac.update(domain.tag());
         mac.update(&[0]);
@@ -544,6 +605,18 @@ mod tests {
                 if !raw.trim().is_ascii() {
                     prop_assert_eq!(normalize(&raw), once);
                 }
+            }
+
+            #[test]
+            fn the_one_block_hmac_agrees_with_the_hmac_crate_at_every_length(
+                key in any::<[u8; 32]>(),
+                id in "[0-9A-Z]{0,60}",
+                domain in 0usize..3,
+            ) {
+                // Lengths 0 to 60 cross the one-block bound (55 bytes with the domain tag).
+                let p = Key::from_bytes(key).pseudonymizer();
+                let domain = [Domain::Child, Domain::Family, Domain::Case][domain];
+                prop_assert_eq!(p.pseudonym(domain, &id), p.pseudonym_by_hmac(domain, &id));
             }
 
             #[test]

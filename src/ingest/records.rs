@@ -159,25 +159,47 @@ enum QuoteState {
 }
 
 impl QuoteState {
+    /// The state after `bytes`. Inside a quoted field only a quote can change it, and inside an
+    /// unquoted one only a delimiter or a line break, so those stretches are skipped with
+    /// memchr: following every byte of the records csv_core reads took a tenth of reading an
+    /// export whose notes are quoted. `advance_bytewise` (in the tests) is the rule byte by byte.
     fn advance(mut self, bytes: &[u8], delimiter: u8) -> QuoteState {
         use QuoteState::*;
-        for &b in bytes {
-            self = match (self, b) {
-                (Quoted, b'"') => QuoteInQuoted,
-                (Quoted, _) => Quoted,
-                (QuoteInQuoted, b'"') => Quoted,
-                (FieldStart, b'"') => Quoted,
-                (_, b'\n') => FieldStart,
-                (_, d) if d == delimiter => FieldStart,
-                _ => Unquoted,
-            };
+        let mut pos = 0;
+        while pos < bytes.len() {
+            match self {
+                Quoted => match memchr::memchr(b'"', &bytes[pos..]) {
+                    Some(i) => {
+                        self = QuoteInQuoted;
+                        pos += i + 1;
+                    }
+                    None => return Quoted,
+                },
+                Unquoted => match memchr::memchr2(delimiter, b'\n', &bytes[pos..]) {
+                    Some(i) => {
+                        self = FieldStart;
+                        pos += i + 1;
+                    }
+                    None => return Unquoted,
+                },
+                FieldStart | QuoteInQuoted => {
+                    self = match (self, bytes[pos]) {
+                        (QuoteInQuoted, b'"') => Quoted,
+                        (FieldStart, b'"') => Quoted,
+                        (_, b'\n') => FieldStart,
+                        (_, d) if d == delimiter => FieldStart,
+                        _ => Unquoted,
+                    };
+                    pos += 1;
+                }
+            }
         }
         self
     }
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|b| **b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 impl Splitter {
@@ -576,6 +598,43 @@ mod tests {
         assert_eq!(used, Some(2));
         assert_eq!(open.newlines(), 2);
         assert_eq!(seen, [(true, 1, 0)]);
+    }
+
+    /// The quoting rule one byte at a time: what `QuoteState::advance` must agree with.
+    fn advance_bytewise(mut state: QuoteState, bytes: &[u8], delimiter: u8) -> QuoteState {
+        use QuoteState::*;
+        for &b in bytes {
+            state = match (state, b) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (FieldStart, b'"') => Quoted,
+                (_, b'\n') => FieldStart,
+                (_, d) if d == delimiter => FieldStart,
+                _ => Unquoted,
+            };
+        }
+        state
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quote_state_skips_to_the_bytes_that_change_it_and_agrees_with_the_bytewise_rule(
+            start in 0usize..4,
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'"', b',', b';', b'\n', b'a', b' ', 0xd0]),
+                0..64,
+            ),
+            semicolon in proptest::bool::ANY,
+        ) {
+            use QuoteState::*;
+            let start = [FieldStart, Unquoted, Quoted, QuoteInQuoted][start];
+            let delimiter = if semicolon { b';' } else { b',' };
+            proptest::prop_assert_eq!(
+                start.advance(&bytes, delimiter),
+                advance_bytewise(start, &bytes, delimiter)
+            );
+        }
     }
 
     #[test]

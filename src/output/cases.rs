@@ -22,7 +22,10 @@ use crate::reference;
 /// Rows per Parquet row group of `cases.parquet`: hand `CasesWriter::write` batches this size.
 pub const CASES_BATCH_ROWS: usize = 1 << 17;
 
-/// The columns of `cases.parquet`, in order (SPEC §6).
+/// The columns of `cases.parquet`, in order (SPEC §6). Region, municipality, office, source and
+/// the dates keep their statistics: an export is one office's, often one year's, so a row
+/// group's range of them lets a reader skip it. Every row group has cases of every type, outcome
+/// and sex, and of most placement regions: those have none.
 const COLUMNS: [ColumnSpec; 16] = [
     ColumnSpec::pseudonym("child", false),
     ColumnSpec::pseudonym("family", true),
@@ -30,14 +33,14 @@ const COLUMNS: [ColumnSpec; 16] = [
     ColumnSpec::label("region", false),
     ColumnSpec::label("municipality", true),
     ColumnSpec::label("office", false),
-    ColumnSpec::label("case_type", false),
+    ColumnSpec::category("case_type", false),
     ColumnSpec::few_values("opened", ColumnType::Date, false),
     ColumnSpec::few_values("closed", ColumnType::Date, true),
-    ColumnSpec::label("outcome", true),
-    ColumnSpec::label("placement_type", true),
-    ColumnSpec::label("placement_region", true),
+    ColumnSpec::category("outcome", true),
+    ColumnSpec::category("placement_type", true),
+    ColumnSpec::category("placement_region", true),
     ColumnSpec::few_values("birth_year", ColumnType::Int32, true),
-    ColumnSpec::label("sex", true),
+    ColumnSpec::category("sex", true),
     ColumnSpec::label("source", false),
     ColumnSpec::plain("source_line", ColumnType::Int64, false),
 ];
@@ -281,13 +284,15 @@ mod tests {
 
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
         assert_eq!(builder.metadata().num_row_groups(), 3);
-        // Pseudonyms carry no statistics (they would prune nothing); labels and dates do.
+        // Pseudonyms and labels spread over every row group carry no statistics (they would prune
+        // nothing); the other labels and the dates do.
         let first = builder.metadata().row_group(0);
         let stats = |name: &str| {
             let column = CASES_COLUMNS.iter().position(|c| *c == name).unwrap();
             first.column(column).statistics().is_some()
         };
         assert!(!stats("child") && !stats("family") && !stats("case"));
+        assert!(!stats("case_type") && !stats("outcome") && !stats("sex"));
         assert!(stats("region") && stats("office") && stats("opened"));
         let schema = builder.schema().clone();
         for field in schema.fields() {
