@@ -123,6 +123,56 @@ pub struct Splitter {
     /// The longest record read (`MAX_RECORD_BYTES` but in tests).
     max_record: usize,
     open: OpenRecord,
+    /// The fields of the last line `split_quoted_line` split, back to back.
+    quoted_fields: Vec<u8>,
+}
+
+/// Split `line` (no line break in it) at its delimiters into `fields` and `ends` as csv_core
+/// would (quotes on, a doubled quote inside quotes is one quote, no escape character), and say
+/// whether it could: `false` when a quoted field is still open at the end of the line, for
+/// csv_core to read on over the line break. A field is quoted only when its first byte is a
+/// quote; what follows its closing quote up to the delimiter is kept as it is, and so is a
+/// quote inside an unquoted field. This is csv_core's work done with memchr, because records
+/// with quoted fields (addresses, notes) were a sixth of reading the four layouts through it.
+fn split_quoted_line(
+    line: &[u8],
+    delimiter: u8,
+    fields: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> bool {
+    fields.clear();
+    ends.clear();
+    let mut i = 0;
+    loop {
+        if line.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                let Some(quote) = memchr::memchr(b'"', &line[i..]) else {
+                    return false;
+                };
+                fields.extend_from_slice(&line[i..i + quote]);
+                i += quote + 1;
+                if line.get(i) == Some(&b'"') {
+                    fields.push(b'"');
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        match memchr::memchr(delimiter, &line[i..]) {
+            Some(at) => {
+                fields.extend_from_slice(&line[i..i + at]);
+                ends.push(fields.len());
+                i += at + 1;
+            }
+            None => {
+                fields.extend_from_slice(&line[i..]);
+                ends.push(fields.len());
+                return true;
+            }
+        }
+    }
 }
 
 /// A record being read by csv_core, perhaps over several inputs: the reader's state and what
@@ -210,6 +260,7 @@ impl Splitter {
             delimiter,
             max_record,
             open: OpenRecord::new(delimiter, max_record),
+            quoted_fields: Vec::new(),
         }
     }
 
@@ -400,7 +451,33 @@ impl Splitter {
         let mut line_ends = Vec::new();
         while pos < bytes.len() {
             let rest = &bytes[pos..];
-            if let Some(len) = memchr::memchr(b'\n', rest)
+            let line_len = memchr::memchr(b'\n', rest);
+            // A line with quotes that all close on it is split here too, as csv_core would.
+            if let Some(len) = line_len
+                && len <= self.max_record
+                && memchr::memchr(b'"', &rest[..len]).is_some()
+                && split_quoted_line(
+                    &rest[..len],
+                    self.delimiter,
+                    &mut self.quoted_fields,
+                    &mut line_ends,
+                )
+            {
+                on_record(&Record {
+                    data: &self.quoted_fields,
+                    ends: &line_ends,
+                    gap: 0,
+                    newlines_before: newlines,
+                    inner_newlines: 0,
+                    unclosed_quote: false,
+                    too_long: false,
+                    date_cells: &[],
+                });
+                newlines += 1;
+                pos += len + 1;
+                continue;
+            }
+            if let Some(len) = line_len
                 && memchr::memchr(b'"', &rest[..len]).is_none()
             {
                 let line = &rest[..len];
@@ -598,6 +675,62 @@ mod tests {
         assert_eq!(used, Some(2));
         assert_eq!(open.newlines(), 2);
         assert_eq!(seen, [(true, 1, 0)]);
+    }
+
+    /// `line` split by csv_core alone (the splitter's reader), fields as bytes.
+    fn csv_core_fields(line: &[u8], delimiter: u8) -> Vec<Vec<u8>> {
+        let mut open = OpenRecord::new(delimiter, MAX_RECORD_BYTES);
+        let mut bytes = line.to_vec();
+        bytes.push(b'\n');
+        let mut fields = Vec::new();
+        open.start();
+        open.feed(&bytes, true, 0, &mut |r| {
+            fields = (0..r.len()).map(|i| r.get(i).unwrap().to_vec()).collect();
+        });
+        fields
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_with_quotes_that_close_split_as_csv_core_splits_them(
+            line in proptest::collection::vec(
+                proptest::sample::select(vec![b'"', b'"', b',', b';', b'a', b' ', b'\r', 0xd0]),
+                0..48,
+            ),
+            semicolon in proptest::bool::ANY,
+        ) {
+            // The splitter hands it only lines with a quote.
+            proptest::prop_assume!(line.contains(&b'"'));
+            let delimiter = if semicolon { b';' } else { b',' };
+            let (mut fields, mut ends) = (Vec::new(), Vec::new());
+            if split_quoted_line(&line, delimiter, &mut fields, &mut ends) {
+                let split: Vec<Vec<u8>> = ends
+                    .iter()
+                    .scan(0, |start, &end| {
+                        let field = fields[*start..end].to_vec();
+                        *start = end;
+                        Some(field)
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(split, csv_core_fields(&line, delimiter));
+            } else {
+                // Only a quote still open at the line's end is left to csv_core.
+                proptest::prop_assert_eq!(
+                    QuoteState::FieldStart.advance(&line, delimiter),
+                    QuoteState::Quoted
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_quoted_field_with_a_line_break_is_read_on_by_csv_core_and_the_rest_split_directly() {
+        let (recs, end) = records(b"\"a \"\"x\"\"\",b\n\"p\nq\",\"r\"s\nt,\"\"\n", true);
+        let fields = |r: &[&str]| r.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        assert_eq!(recs[0], (0, fields(&["a \"x\"", "b"])));
+        assert_eq!(recs[1], (1, fields(&["p\nq", "rs"])));
+        assert_eq!(recs[2], (3, fields(&["t", ""])));
+        assert_eq!(end.newlines, 4);
     }
 
     /// The quoting rule one byte at a time: what `QuoteState::advance` must agree with.
