@@ -16,8 +16,11 @@ use crate::model::{RegionIdx, Vocabulary};
 #[derive(Default)]
 pub(super) struct Memo {
     fields: [HashMap<Box<[u8]>, i32, foldhash::fast::FixedState>; Field::ALL.len()],
-    /// Where identifiers are normalized, reused from row to row.
+    /// Where identifiers are normalized, reused from row to row: the child's, the family's and
+    /// the case's, so that the three are pseudonymized together.
     pub(super) normalized: String,
+    pub(super) family_normalized: String,
+    pub(super) case_normalized: String,
 }
 
 /// A resolved empty field.

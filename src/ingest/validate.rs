@@ -298,14 +298,13 @@ impl<'a> RowContext<'a> {
         })
     }
 
-    fn pseudonym(
-        &self,
-        domain: Domain,
-        raw: &str,
-        normalized: &mut String,
-    ) -> Option<crate::model::Pseudonym> {
-        pseudonym::normalize_into(raw, normalized);
-        (!normalized.is_empty()).then(|| self.pseudonymizer.pseudonym(domain, normalized))
+    /// Normalize `raw` (when there is one) into `normalized`: whether it holds an identifier.
+    fn normalized(raw: Option<&str>, normalized: &mut String) -> bool {
+        normalized.clear();
+        if let Some(raw) = raw {
+            pseudonym::normalize_into(raw, normalized);
+        }
+        !normalized.is_empty()
     }
 
     /// Validate and convert one record of the header's width: a case (line and office index
@@ -346,14 +345,39 @@ impl<'a> RowContext<'a> {
                 ),
             ));
         }
-        let child = self.pseudonymizer.pseudonym(Domain::Child, child_id);
-        let family = match self.text(rec, Field::FamilyId)? {
-            Some(raw) => self.pseudonym(Domain::Family, &raw, &mut memo.normalized),
-            None => None,
-        };
-        let case = match self.text(rec, Field::CaseId)? {
-            Some(raw) => self.pseudonym(Domain::Case, &raw, &mut memo.normalized),
-            None => None,
+        let family_id = &mut memo.family_normalized;
+        let has_family = Self::normalized(self.text(rec, Field::FamilyId)?.as_deref(), family_id);
+        let case_id = &mut memo.case_normalized;
+        let has_case = Self::normalized(self.text(rec, Field::CaseId)?.as_deref(), case_id);
+        // The row's identifiers side by side (`Pseudonymizer::pseudonyms`).
+        let (child_id, family_id, case_id) = (
+            &memo.normalized,
+            &memo.family_normalized,
+            &memo.case_normalized,
+        );
+        let p = self.pseudonymizer;
+        let (child, family, case) = match (has_family, has_case) {
+            (true, true) => {
+                let [child, family, case] = p.pseudonyms([
+                    (Domain::Child, child_id.as_str()),
+                    (Domain::Family, family_id),
+                    (Domain::Case, case_id),
+                ]);
+                (child, Some(family), Some(case))
+            }
+            (true, false) => {
+                let [child, family] = p.pseudonyms([
+                    (Domain::Child, child_id.as_str()),
+                    (Domain::Family, family_id),
+                ]);
+                (child, Some(family), None)
+            }
+            (false, true) => {
+                let [child, case] =
+                    p.pseudonyms([(Domain::Child, child_id.as_str()), (Domain::Case, case_id)]);
+                (child, None, Some(case))
+            }
+            (false, false) => (p.pseudonym(Domain::Child, child_id), None, None),
         };
 
         let region = match self.resolved(
