@@ -122,7 +122,9 @@ pub struct Splitter {
     delimiter: u8,
     /// The longest record read (`MAX_RECORD_BYTES` but in tests).
     max_record: usize,
-    open: OpenRecord,
+    /// csv_core's reader, made when a record first needs it: most pieces have no quoted line
+    /// break, and building the reader for each piece was a hundredth of reading.
+    open: Option<OpenRecord>,
     /// The fields of the last line `split_quoted_line` split, back to back.
     quoted_fields: Vec<u8>,
 }
@@ -259,14 +261,23 @@ impl Splitter {
         Splitter {
             delimiter,
             max_record,
-            open: OpenRecord::new(delimiter, max_record),
+            open: None,
             quoted_fields: Vec::new(),
         }
     }
 
     /// The record the last `parse_piece` left unfinished, to be continued.
     pub fn into_open(self) -> OpenRecord {
+        let (delimiter, max_record) = (self.delimiter, self.max_record);
         self.open
+            .unwrap_or_else(|| OpenRecord::new(delimiter, max_record))
+    }
+
+    /// csv_core's reader and buffers, made on first use.
+    fn open_record(&mut self) -> &mut OpenRecord {
+        let (delimiter, max_record) = (self.delimiter, self.max_record);
+        self.open
+            .get_or_insert_with(|| OpenRecord::new(delimiter, max_record))
     }
 }
 
@@ -438,8 +449,9 @@ impl Splitter {
     /// record; otherwise the piece's end is reported as unfinished and that record is left for
     /// the caller to re-read with what follows.
     ///
-    /// A line without a quote is split at its delimiters directly (most lines of an export);
-    /// a line with one goes through csv_core, which may read on over quoted line breaks.
+    /// A line without a quote is split at its delimiters directly (most lines of an export),
+    /// and so is a line whose quotes all close on it (`split_quoted_line`); a record with a
+    /// quoted line break goes through csv_core, which reads on over it.
     pub fn parse_piece(
         &mut self,
         bytes: &[u8],
@@ -452,67 +464,80 @@ impl Splitter {
         while pos < bytes.len() {
             let rest = &bytes[pos..];
             let line_len = memchr::memchr(b'\n', rest);
-            // A line with quotes that all close on it is split here too, as csv_core would.
             if let Some(len) = line_len
                 && len <= self.max_record
-                && memchr::memchr(b'"', &rest[..len]).is_some()
-                && split_quoted_line(
-                    &rest[..len],
+            {
+                let line = &rest[..len];
+                // The delimiters, in one pass that stops at the first quote.
+                line_ends.clear();
+                let mut quoted = false;
+                for at in memchr::memchr2_iter(self.delimiter, b'"', line) {
+                    if line[at] == b'"' {
+                        quoted = true;
+                        break;
+                    }
+                    line_ends.push(at);
+                }
+                if !quoted {
+                    if !line.is_empty() {
+                        line_ends.push(line.len());
+                        on_record(&Record {
+                            data: line,
+                            ends: &line_ends,
+                            gap: 1,
+                            newlines_before: newlines,
+                            inner_newlines: 0,
+                            unclosed_quote: false,
+                            too_long: false,
+                            date_cells: &[],
+                        });
+                    }
+                    newlines += 1;
+                    pos += len + 1;
+                    continue;
+                }
+                // A line with quotes that all close on it is split here too, as csv_core would.
+                if split_quoted_line(
+                    line,
                     self.delimiter,
                     &mut self.quoted_fields,
                     &mut line_ends,
-                )
-            {
-                on_record(&Record {
-                    data: &self.quoted_fields,
-                    ends: &line_ends,
-                    gap: 0,
-                    newlines_before: newlines,
-                    inner_newlines: 0,
-                    unclosed_quote: false,
-                    too_long: false,
-                    date_cells: &[],
-                });
-                newlines += 1;
-                pos += len + 1;
-                continue;
-            }
-            if let Some(len) = line_len
-                && memchr::memchr(b'"', &rest[..len]).is_none()
-            {
-                let line = &rest[..len];
-                if len > self.max_record {
+                ) {
                     on_record(&Record {
-                        data: &[],
-                        ends: &[],
-                        gap: 0,
-                        newlines_before: newlines,
-                        inner_newlines: 0,
-                        unclosed_quote: false,
-                        too_long: true,
-                        date_cells: &[],
-                    });
-                } else if !line.is_empty() {
-                    line_ends.clear();
-                    line_ends.extend(memchr::memchr_iter(self.delimiter, line));
-                    line_ends.push(line.len());
-                    on_record(&Record {
-                        data: line,
+                        data: &self.quoted_fields,
                         ends: &line_ends,
-                        gap: 1,
+                        gap: 0,
                         newlines_before: newlines,
                         inner_newlines: 0,
                         unclosed_quote: false,
                         too_long: false,
                         date_cells: &[],
                     });
+                    newlines += 1;
+                    pos += len + 1;
+                    continue;
                 }
+            } else if let Some(len) = line_len
+                && memchr::memchr(b'"', &rest[..len]).is_none()
+            {
+                // Past the bound and without a quote: too long, whatever follows.
+                on_record(&Record {
+                    data: &[],
+                    ends: &[],
+                    gap: 0,
+                    newlines_before: newlines,
+                    inner_newlines: 0,
+                    unclosed_quote: false,
+                    too_long: true,
+                    date_cells: &[],
+                });
                 newlines += 1;
                 pos += len + 1;
                 continue;
             }
-            self.open.start();
-            match self.open.feed(rest, at_eof, newlines, &mut on_record) {
+            let open = self.open_record();
+            open.start();
+            match open.feed(rest, at_eof, newlines, &mut on_record) {
                 Some(used) => {
                     newlines += count_newlines(&rest[..used]);
                     pos += used;
@@ -547,8 +572,9 @@ impl Splitter {
         let mut pos = 0;
         loop {
             let mut found = None;
-            self.open.start();
-            let used = self.open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
+            let open = self.open_record();
+            open.start();
+            let used = open.feed(&bytes[pos..], at_eof, 0, &mut |rec| {
                 if !rec.is_blank() {
                     found = Some((
                         (0..rec.len())
