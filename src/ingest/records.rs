@@ -749,6 +749,49 @@ mod tests {
         }
     }
 
+    /// The records of a whole file as csv_core alone reads them, each with the line it starts
+    /// on (empty lines skipped, as `parse_piece` skips them).
+    fn csv_core_records(bytes: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut open = OpenRecord::new(b',', MAX_RECORD_BYTES);
+        let mut records = Vec::new();
+        let mut pos = 0;
+        loop {
+            while bytes.get(pos) == Some(&b'\n') {
+                pos += 1;
+            }
+            if pos >= bytes.len() {
+                return records;
+            }
+            let line = count_newlines(&bytes[..pos]);
+            open.start();
+            let used = open.feed(&bytes[pos..], true, line, &mut |r| {
+                let fields = (0..r.len()).map(|i| r.get(i).unwrap().to_vec()).collect();
+                records.push((r.newlines_before, fields));
+            });
+            match used {
+                Some(used) if used > 0 => pos += used,
+                _ => return records,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_piece_splits_into_the_records_csv_core_reads_on_the_same_lines(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'"', b',', b'a', b' ', b'\r', b'\n', b'\n']),
+                0..160,
+            ),
+        ) {
+            let mut records = Vec::new();
+            Splitter::new(b',', MAX_RECORD_BYTES).parse_piece(&bytes, true, |r| {
+                let fields = (0..r.len()).map(|i| r.get(i).unwrap().to_vec()).collect();
+                records.push((r.newlines_before, fields));
+            });
+            proptest::prop_assert_eq!(records, csv_core_records(&bytes));
+        }
+    }
+
     #[test]
     fn a_quoted_field_with_a_line_break_is_read_on_by_csv_core_and_the_rest_split_directly() {
         let (recs, end) = records(b"\"a \"\"x\"\"\",b\n\"p\nq\",\"r\"s\nt,\"\"\n", true);

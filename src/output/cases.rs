@@ -22,10 +22,11 @@ use crate::reference;
 /// Rows per Parquet row group of `cases.parquet`: hand `CasesWriter::write` batches this size.
 pub const CASES_BATCH_ROWS: usize = 1 << 17;
 
-/// The columns of `cases.parquet`, in order (SPEC §6). Region, municipality, office, source and
-/// the dates keep their statistics: an export is one office's, often one year's, so a row
-/// group's range of them lets a reader skip it. Every row group has cases of every type, outcome
-/// and sex, and of most placement regions: those have none.
+/// The columns of `cases.parquet`, in order (SPEC §6). Region, municipality, office, source,
+/// the placement region (mostly the office's own) and the dates keep their statistics: an
+/// export is one office's, often one year's, so a row group's range of them lets a reader skip
+/// it. Every row group has cases of every type, outcome, placement type and sex: those have
+/// none.
 const COLUMNS: [ColumnSpec; 16] = [
     ColumnSpec::pseudonym("child", false),
     ColumnSpec::pseudonym("family", true),
@@ -38,7 +39,7 @@ const COLUMNS: [ColumnSpec; 16] = [
     ColumnSpec::few_values("closed", ColumnType::Date, true),
     ColumnSpec::category("outcome", true),
     ColumnSpec::category("placement_type", true),
-    ColumnSpec::category("placement_region", true),
+    ColumnSpec::label("placement_region", true),
     ColumnSpec::few_values("birth_year", ColumnType::Int32, true),
     ColumnSpec::category("sex", true),
     ColumnSpec::label("source", false),
@@ -293,6 +294,18 @@ mod tests {
         };
         assert!(!stats("child") && !stats("family") && !stats("case"));
         assert!(!stats("case_type") && !stats("outcome") && !stats("sex"));
+        assert!(!stats("placement_type") && stats("placement_region"));
+        // Without statistics, still dictionary-encoded.
+        let encodings = |name: &str| {
+            let column = CASES_COLUMNS.iter().position(|c| *c == name).unwrap();
+            first.column(column).encodings().collect::<Vec<_>>()
+        };
+        for name in ["case_type", "outcome", "placement_type", "sex"] {
+            assert!(
+                encodings(name).contains(&parquet::basic::Encoding::RLE_DICTIONARY),
+                "{name}"
+            );
+        }
         assert!(stats("region") && stats("office") && stats("opened"));
         let schema = builder.schema().clone();
         for field in schema.fields() {

@@ -49,8 +49,9 @@ pub enum Storage {
     /// years), where the dictionary makes the column a fraction of its plain size.
     Dictionary,
     /// Dictionary-encoded, without statistics: a label whose values every row group holds
-    /// (case type, outcome, sex), so that its minimum and maximum prune nothing, and comparing
-    /// every row's string against them was a tenth of writing `cases.parquet`.
+    /// (case type, outcome, placement type, sex), so that its minimum and maximum prune
+    /// nothing, and comparing every row's string against them was part of the largest cost of
+    /// writing `cases.parquet`. (Nor null counts: `None` drops all of a column's statistics.)
     DictionaryUnordered,
     /// Written plainly: pseudonyms, line numbers, rates: anything with many distinct values.
     Plain,
