@@ -404,6 +404,33 @@ impl Pseudonymizer {
         pseudonym
     }
 
+    /// The pseudonyms of a row's child, family and case identifiers (normalized), computed
+    /// side by side (`pseudonyms`).
+    pub fn row_pseudonyms(
+        &self,
+        child: &str,
+        family: Option<&str>,
+        case: Option<&str>,
+    ) -> (Pseudonym, Option<Pseudonym>, Option<Pseudonym>) {
+        let child = (Domain::Child, child);
+        match (family, case) {
+            (Some(family), Some(case)) => {
+                let [child, family, case] =
+                    self.pseudonyms([child, (Domain::Family, family), (Domain::Case, case)]);
+                (child, Some(family), Some(case))
+            }
+            (Some(family), None) => {
+                let [child, family] = self.pseudonyms([child, (Domain::Family, family)]);
+                (child, Some(family), None)
+            }
+            (None, Some(case)) => {
+                let [child, case] = self.pseudonyms([child, (Domain::Case, case)]);
+                (child, None, Some(case))
+            }
+            (None, None) => (self.pseudonym(child.0, child.1), None, None),
+        }
+    }
+
     /// The pseudonyms of several identifiers (a row's child, family and case), in order.
     ///
     /// Identifiers short enough for one block (all real ones) are hashed with two calls of the
@@ -654,6 +681,14 @@ mod tests {
                 prop_assert_eq!(family, p.pseudonym_by_hmac(Domain::Family, "F7"));
                 prop_assert_eq!(same, p.pseudonym_by_hmac(domain, &id));
                 prop_assert_eq!(case, p.pseudonym_by_hmac(Domain::Case, "C-2015-0001"));
+                // A row's identifiers, whichever of family and case it has.
+                let child = p.pseudonym_by_hmac(Domain::Child, &id);
+                let family = p.pseudonym_by_hmac(Domain::Family, "F7");
+                let case = p.pseudonym_by_hmac(Domain::Case, &id);
+                prop_assert_eq!(p.row_pseudonyms(&id, Some("F7"), Some(&id)), (child, Some(family), Some(case)));
+                prop_assert_eq!(p.row_pseudonyms(&id, Some("F7"), None), (child, Some(family), None));
+                prop_assert_eq!(p.row_pseudonyms(&id, None, Some(&id)), (child, None, Some(case)));
+                prop_assert_eq!(p.row_pseudonyms(&id, None, None), (child, None, None));
             }
 
             #[test]

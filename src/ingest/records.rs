@@ -76,6 +76,35 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// A record that is one whole line of the input, split without csv_core: `gap` 1 when
+    /// its fields are read straight from the line, 0 when they were copied out unescaped.
+    fn line(data: &'a [u8], ends: &'a [usize], gap: usize, newlines_before: u64) -> Record<'a> {
+        Record {
+            data,
+            ends,
+            gap,
+            newlines_before,
+            inner_newlines: 0,
+            unclosed_quote: false,
+            too_long: false,
+            date_cells: &[],
+        }
+    }
+
+    /// A record that did not end within the bound: no fields.
+    fn too_long(newlines_before: u64, inner_newlines: u64) -> Record<'static> {
+        Record {
+            data: &[],
+            ends: &[],
+            gap: 0,
+            newlines_before,
+            inner_newlines,
+            unclosed_quote: false,
+            too_long: true,
+            date_cells: &[],
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -330,16 +359,10 @@ impl OpenRecord {
         terminated: bool,
         on_record: &mut impl FnMut(&Record<'_>),
     ) {
-        on_record(&Record {
-            data: &[],
-            ends: &[],
-            gap: 0,
+        on_record(&Record::too_long(
             newlines_before,
-            inner_newlines: self.newlines - u64::from(terminated),
-            unclosed_quote: false,
-            too_long: true,
-            date_cells: &[],
-        });
+            self.newlines - u64::from(terminated),
+        ));
         self.reader = Self::build_reader(self.delimiter);
         self.out = vec![0; 1 << 10];
         self.ends = vec![0; 32];
@@ -463,74 +486,9 @@ impl Splitter {
         let mut line_ends = Vec::new();
         while pos < bytes.len() {
             let rest = &bytes[pos..];
-            let line_len = memchr::memchr(b'\n', rest);
-            if let Some(len) = line_len
-                && len <= self.max_record
+            if let Some(len) = memchr::memchr(b'\n', rest)
+                && self.split_line(&rest[..len], newlines, &mut line_ends, &mut on_record)
             {
-                let line = &rest[..len];
-                // The delimiters, in one pass that stops at the first quote.
-                line_ends.clear();
-                let mut quoted = false;
-                for at in memchr::memchr2_iter(self.delimiter, b'"', line) {
-                    if line[at] == b'"' {
-                        quoted = true;
-                        break;
-                    }
-                    line_ends.push(at);
-                }
-                if !quoted {
-                    if !line.is_empty() {
-                        line_ends.push(line.len());
-                        on_record(&Record {
-                            data: line,
-                            ends: &line_ends,
-                            gap: 1,
-                            newlines_before: newlines,
-                            inner_newlines: 0,
-                            unclosed_quote: false,
-                            too_long: false,
-                            date_cells: &[],
-                        });
-                    }
-                    newlines += 1;
-                    pos += len + 1;
-                    continue;
-                }
-                // A line with quotes that all close on it is split here too, as csv_core would.
-                if split_quoted_line(
-                    line,
-                    self.delimiter,
-                    &mut self.quoted_fields,
-                    &mut line_ends,
-                ) {
-                    on_record(&Record {
-                        data: &self.quoted_fields,
-                        ends: &line_ends,
-                        gap: 0,
-                        newlines_before: newlines,
-                        inner_newlines: 0,
-                        unclosed_quote: false,
-                        too_long: false,
-                        date_cells: &[],
-                    });
-                    newlines += 1;
-                    pos += len + 1;
-                    continue;
-                }
-            } else if let Some(len) = line_len
-                && memchr::memchr(b'"', &rest[..len]).is_none()
-            {
-                // Past the bound and without a quote: too long, whatever follows.
-                on_record(&Record {
-                    data: &[],
-                    ends: &[],
-                    gap: 0,
-                    newlines_before: newlines,
-                    inner_newlines: 0,
-                    unclosed_quote: false,
-                    too_long: true,
-                    date_cells: &[],
-                });
                 newlines += 1;
                 pos += len + 1;
                 continue;
@@ -554,6 +512,48 @@ impl Splitter {
             unfinished_at: None,
             newlines,
         }
+    }
+
+    /// Hand on `line` (no line break in it) as a record without csv_core, and say whether it
+    /// could: a line without a quote is split at its delimiters (found in one pass that stops
+    /// at the first quote), one whose quotes all close on it by `split_quoted_line`, and one
+    /// past the bound without a quote is too long; an empty line is no record. `false` when a
+    /// quote may carry the record over the line break: csv_core reads it.
+    fn split_line(
+        &mut self,
+        line: &[u8],
+        newlines_before: u64,
+        line_ends: &mut Vec<usize>,
+        on_record: &mut impl FnMut(&Record<'_>),
+    ) -> bool {
+        if line.len() > self.max_record {
+            if memchr::memchr(b'"', line).is_some() {
+                return false;
+            }
+            on_record(&Record::too_long(newlines_before, 0));
+            return true;
+        }
+        line_ends.clear();
+        for at in memchr::memchr2_iter(self.delimiter, b'"', line) {
+            if line[at] == b'"' {
+                if !split_quoted_line(line, self.delimiter, &mut self.quoted_fields, line_ends) {
+                    return false;
+                }
+                on_record(&Record::line(
+                    &self.quoted_fields,
+                    line_ends,
+                    0,
+                    newlines_before,
+                ));
+                return true;
+            }
+            line_ends.push(at);
+        }
+        if !line.is_empty() {
+            line_ends.push(line.len());
+            on_record(&Record::line(line, line_ends, 1, newlines_before));
+        }
+        true
     }
 
     /// The first record of `bytes` that is not a blank line (the header), and where the next

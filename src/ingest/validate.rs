@@ -14,7 +14,7 @@ use super::unmapped::Unmapped;
 use crate::config::{Field, IdScheme, LabelMap, Source};
 use crate::dates::{self, DateError};
 use crate::model::{Case, Day, RegionIdx, Vocabulary};
-use crate::pseudonym::{self, Domain, Pseudonymizer};
+use crate::pseudonym::{self, Pseudonymizer};
 use crate::reference;
 
 /// Why a label, region or municipality did not resolve: a reject, or a value that no value map
@@ -345,40 +345,15 @@ impl<'a> RowContext<'a> {
                 ),
             ));
         }
-        let family_id = &mut memo.family_normalized;
-        let has_family = Self::normalized(self.text(rec, Field::FamilyId)?.as_deref(), family_id);
-        let case_id = &mut memo.case_normalized;
-        let has_case = Self::normalized(self.text(rec, Field::CaseId)?.as_deref(), case_id);
-        // The row's identifiers side by side (`Pseudonymizer::pseudonyms`).
-        let (child_id, family_id, case_id) = (
+        let family = self.text(rec, Field::FamilyId)?;
+        let has_family = Self::normalized(family.as_deref(), &mut memo.family_normalized);
+        let case = self.text(rec, Field::CaseId)?;
+        let has_case = Self::normalized(case.as_deref(), &mut memo.case_normalized);
+        let (child, family, case) = self.pseudonymizer.row_pseudonyms(
             &memo.normalized,
-            &memo.family_normalized,
-            &memo.case_normalized,
+            has_family.then_some(memo.family_normalized.as_str()),
+            has_case.then_some(memo.case_normalized.as_str()),
         );
-        let p = self.pseudonymizer;
-        let (child, family, case) = match (has_family, has_case) {
-            (true, true) => {
-                let [child, family, case] = p.pseudonyms([
-                    (Domain::Child, child_id.as_str()),
-                    (Domain::Family, family_id),
-                    (Domain::Case, case_id),
-                ]);
-                (child, Some(family), Some(case))
-            }
-            (true, false) => {
-                let [child, family] = p.pseudonyms([
-                    (Domain::Child, child_id.as_str()),
-                    (Domain::Family, family_id),
-                ]);
-                (child, Some(family), None)
-            }
-            (false, true) => {
-                let [child, case] =
-                    p.pseudonyms([(Domain::Child, child_id.as_str()), (Domain::Case, case_id)]);
-                (child, None, Some(case))
-            }
-            (false, false) => (p.pseudonym(Domain::Child, child_id), None, None),
-        };
 
         let region = match self.resolved(
             Field::Region,
