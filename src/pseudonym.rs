@@ -70,7 +70,7 @@ fn is_removed_ascii(b: u8) -> bool {
 /// Normalize an identifier before hashing: NFKC, trim, uppercase, drop spaces and `- / .`,
 /// fold Cyrillic look-alikes to Latin. Appends to `out` (cleared first) to reuse its buffer.
 pub fn normalize_into(raw: &str, out: &mut String) {
-    out.clear();
+    // The ASCII path clears `out` itself; when it gives up, what it wrote goes.
     if normalize_ascii_into(raw.as_bytes(), out) {
         return;
     }
@@ -111,7 +111,7 @@ pub fn normalize_into(raw: &str, out: &mut String) {
 /// `normalize_into` for ASCII, in one pass over the bytes: ASCII is already NFKC, its
 /// uppercase is ASCII, and the white space a trim would take off is removed anyway. Gives
 /// false at the first byte that is not ASCII (with `out` holding part of the result), so the
-/// caller starts again on the general path. (Three passes, a byte at a time with a capacity
+/// caller clears it and starts again on the general path. (Three passes, a byte at a time with a capacity
 /// check on each push, were about 4% of a run's CPU: most identifiers are ASCII digits.)
 fn normalize_ascii_into(raw: &[u8], out: &mut String) -> bool {
     // SAFETY: only ASCII bytes (and, between `resize` and `truncate`, NULs) are ever in the
