@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::pseudonym::to_hex;
 
 mod cases;
+mod dictionary_chunk;
 mod html;
 mod manifest;
 mod ownership;

@@ -3,7 +3,8 @@
 //! compression, metadata) and the parallel encoding; which columns a table has, and what
 //! goes in them, belongs to that table's module (`cases`, `rates`).
 //!
-//! Each row group's columns are built and encoded in parallel on the caller's side; a writer
+//! Each row group's columns are built and encoded in parallel on the caller's side (the
+//! dictionary columns by `dictionary_chunk`, the others by the `parquet` crate); a writer
 //! thread appends the encoded chunks to the file and hashes the bytes as they go out, so the
 //! manifest never reads a large output back.
 
@@ -16,19 +17,23 @@ use std::thread::JoinHandle;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
+    compute_leaves,
 };
 use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::dictionary_chunk::DictionaryChunk;
 use crate::pseudonym::to_hex;
 
 /// A problem writing one Parquet file.
@@ -46,13 +51,13 @@ pub enum ParquetWriteError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
     /// Dictionary-encoded in the file: a column with few distinct values (labels, dates,
-    /// years), where the dictionary makes the column a fraction of its plain size.
-    Dictionary,
-    /// Dictionary-encoded, without statistics: a label whose values every row group holds
-    /// (case type, outcome, placement type, sex), so that its minimum and maximum prune
-    /// nothing, and comparing every row's string against them was part of the largest cost of
-    /// writing `cases.parquet`. (Nor null counts: `None` drops all of a column's statistics.)
-    DictionaryUnordered,
+    /// years), where the dictionary makes the column a fraction of its plain size. Encoded by
+    /// `dictionary_chunk`, not the `parquet` crate: a label column may be handed as `u32`
+    /// indices into a table of its labels (a dictionary array), which then cost no string
+    /// hashing per row. `statistics: false` for a label whose values every row group holds
+    /// (case type, outcome, placement type, sex): its minimum and maximum would prune nothing.
+    /// (Nor null counts: no statistics at all, as the crate writes a column without them.)
+    Dictionary { statistics: bool },
     /// Written plainly: pseudonyms, line numbers, rates: anything with many distinct values.
     Plain,
     /// Written plainly and without statistics: keyed pseudonyms, uniformly spread over their
@@ -100,18 +105,18 @@ impl ColumnSpec {
             name,
             column_type: ColumnType::Text,
             nullable,
-            storage: Storage::Dictionary,
+            storage: Storage::Dictionary { statistics: true },
         }
     }
 
     /// A low-cardinality text column whose values are spread over every row group:
-    /// dictionary-encoded, without statistics (`Storage::DictionaryUnordered`).
+    /// dictionary-encoded, without statistics.
     pub const fn category(name: &'static str, nullable: bool) -> ColumnSpec {
         ColumnSpec {
             name,
             column_type: ColumnType::Text,
             nullable,
-            storage: Storage::DictionaryUnordered,
+            storage: Storage::Dictionary { statistics: false },
         }
     }
 
@@ -125,7 +130,7 @@ impl ColumnSpec {
             name,
             column_type,
             nullable,
-            storage: Storage::Dictionary,
+            storage: Storage::Dictionary { statistics: true },
         }
     }
 
@@ -192,9 +197,26 @@ pub struct ParquetWriter {
     path: PathBuf,
     schema: SchemaRef,
     factory: ArrowRowGroupWriterFactory,
+    /// For each column: its description in the file's schema and, for a `Storage::Dictionary`
+    /// column, whether it has statistics.
+    dictionaries: Vec<(ColumnDescPtr, Option<bool>)>,
     row_groups: usize,
-    chunks: Option<SyncSender<Vec<ArrowColumnChunk>>>,
+    chunks: Option<SyncSender<Vec<EncodedColumn>>>,
     thread: Option<JoinHandle<Result<String, ParquetWriteError>>>,
+}
+
+/// What encodes one column of a row group.
+enum ColumnEncoder {
+    /// The `parquet` crate's writer (boxed: it is large, and there are a dozen a row group).
+    Crate(Box<ArrowColumnWriter>),
+    /// This program's, for a `Storage::Dictionary` column.
+    Dictionary(DictionaryChunk),
+}
+
+/// One column of a row group, encoded, on its way to the file.
+enum EncodedColumn {
+    Crate(ArrowColumnChunk),
+    Dictionary(Bytes, ColumnCloseResult),
 }
 
 /// A file sink that hashes what it passes on.
@@ -276,11 +298,9 @@ impl ParquetWriter {
         for column in columns {
             let path = || ColumnPath::from(column.name);
             props = match column.storage {
-                Storage::Dictionary => props.set_column_dictionary_enabled(path(), true),
-                Storage::DictionaryUnordered => props
-                    .set_column_dictionary_enabled(path(), true)
-                    .set_column_statistics_enabled(path(), EnabledStatistics::None),
-                Storage::PlainUnordered => {
+                // A dictionary column's writer from the crate is made and not used
+                // (`dictionary_chunk` encodes it): the least it can cost.
+                Storage::Dictionary { .. } | Storage::PlainUnordered => {
                     props.set_column_statistics_enabled(path(), EnabledStatistics::None)
                 }
                 Storage::Plain => props,
@@ -299,8 +319,19 @@ impl ParquetWriter {
             ArrowWriter::try_new_with_options(sink, Arc::clone(&schema), options)
                 .and_then(ArrowWriter::into_serialized_writer)
                 .map_err(encode_error)?;
+        let dictionaries = columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| {
+                let statistics = match column.storage {
+                    Storage::Dictionary { statistics } => Some(statistics),
+                    _ => None,
+                };
+                (file_writer.schema_descr().column(i), statistics)
+            })
+            .collect();
 
-        let (chunks, received) = sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let (chunks, received) = sync_channel::<Vec<EncodedColumn>>(1);
         let thread_path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("parquet writer".into())
@@ -310,6 +341,7 @@ impl ParquetWriter {
             path: path.to_path_buf(),
             schema,
             factory,
+            dictionaries,
             row_groups: 0,
             chunks: Some(chunks),
             thread: Some(thread),
@@ -333,23 +365,37 @@ impl ParquetWriter {
             path: self.path.clone(),
             source,
         };
-        let mut writers = self
+        let mut encoders: Vec<ColumnEncoder> = self
             .factory
             .create_column_writers(self.row_groups)
-            .map_err(encode_error)?;
+            .map_err(encode_error)?
+            .into_iter()
+            .zip(&self.dictionaries)
+            .map(|(writer, (descr, dictionary))| match dictionary {
+                Some(statistics) => {
+                    ColumnEncoder::Dictionary(DictionaryChunk::new(Arc::clone(descr), *statistics))
+                }
+                None => ColumnEncoder::Crate(Box::new(writer)),
+            })
+            .collect();
         let fields = self.schema.fields();
         // At least one slice, so that an empty table is written as it always was.
         let mut start = 0;
         loop {
             let range = start..rows.min(start + SLICE_ROWS);
-            writers
+            encoders
                 .par_iter_mut()
                 .enumerate()
-                .try_for_each(|(i, writer)| {
+                .try_for_each(|(i, encoder)| {
                     let array = build(i, range.clone());
-                    // Flat columns: one leaf each.
-                    for leaf in compute_leaves(&fields[i], &array)? {
-                        writer.write(&leaf)?;
+                    match encoder {
+                        // Flat columns: one leaf each.
+                        ColumnEncoder::Crate(writer) => {
+                            for leaf in compute_leaves(&fields[i], &array)? {
+                                writer.write(&leaf)?;
+                            }
+                        }
+                        ColumnEncoder::Dictionary(chunk) => chunk.push(&array)?,
                     }
                     Ok::<_, ParquetError>(())
                 })
@@ -359,9 +405,14 @@ impl ParquetWriter {
                 break;
             }
         }
-        let chunks = writers
+        let chunks = encoders
             .into_par_iter()
-            .map(|writer| writer.close())
+            .map(|encoder| match encoder {
+                ColumnEncoder::Crate(writer) => writer.close().map(EncodedColumn::Crate),
+                ColumnEncoder::Dictionary(chunk) => chunk
+                    .close()
+                    .map(|(bytes, close)| EncodedColumn::Dictionary(bytes, close)),
+            })
             .collect::<Result<Vec<_>, ParquetError>>()
             .map_err(encode_error)?;
         self.row_groups += 1;
@@ -402,7 +453,7 @@ impl Drop for ParquetWriter {
 /// The writer thread: append each row group's encoded chunks, then the footer; sync; hash.
 fn append_row_groups(
     mut file_writer: SerializedFileWriter<HashingFile>,
-    received: std::sync::mpsc::Receiver<Vec<ArrowColumnChunk>>,
+    received: std::sync::mpsc::Receiver<Vec<EncodedColumn>>,
     path: &Path,
 ) -> Result<String, ParquetWriteError> {
     let encode_error = |source| ParquetWriteError::Encode {
@@ -412,9 +463,11 @@ fn append_row_groups(
     for chunks in received {
         let mut row_group = file_writer.next_row_group().map_err(encode_error)?;
         for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(encode_error)?;
+            match chunk {
+                EncodedColumn::Crate(chunk) => chunk.append_to_row_group(&mut row_group),
+                EncodedColumn::Dictionary(bytes, close) => row_group.append_column(&bytes, close),
+            }
+            .map_err(encode_error)?;
         }
         row_group.close().map_err(encode_error)?;
     }
