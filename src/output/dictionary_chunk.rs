@@ -102,12 +102,21 @@ impl DictionaryChunk {
         if array.logical_null_count() > 0 && !self.nullable() {
             return Err(self.misuse("a null in a required column"));
         }
+        // A page counts its values in an i32, and the indices are u32.
+        if self.rows + array.len() > i32::MAX as usize {
+            return Err(self.misuse("more rows than one row group can hold"));
+        }
         let start = self.keys.len();
         match (self.descr.physical_type(), array.data_type()) {
             (PhysicalType::BYTE_ARRAY, DataType::Dictionary(key, value))
                 if **key == DataType::UInt32 && **value == DataType::Utf8 =>
             {
                 let dictionary = array.as_dictionary::<UInt32Type>();
+                // A missing label is a null index: a null in the table would be a row with a
+                // key and no value.
+                if dictionary.values().null_count() > 0 {
+                    return Err(self.misuse("its table of labels must have no nulls"));
+                }
                 match &self.table {
                     Table::Unset => self.table = Table::Labels(Arc::clone(dictionary.values())),
                     Table::Labels(table) if Arc::ptr_eq(table, dictionary.values()) => {}
@@ -199,7 +208,12 @@ impl DictionaryChunk {
                 places: Vec::new(),
                 plain,
                 entries: 0,
-                statistics: strings(None),
+                statistics: match self.descr.physical_type() {
+                    PhysicalType::INT32 => self
+                        .statistics
+                        .then(|| Statistics::int32(None, None, None, nulls, false)),
+                    _ => strings(None),
+                },
             },
             Table::Labels(table) => {
                 let table = table.as_string::<i32>();
@@ -275,6 +289,9 @@ impl DictionaryChunk {
     /// Encode the chunk: its bytes, and what the row group writer needs to know of them
     /// (offsets relative to the start of the bytes; the writer moves them).
     pub(super) fn close(mut self) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
+        if self.rows == 0 {
+            return self.close_empty();
+        }
         let Dictionary {
             places,
             plain: dictionary,
@@ -389,6 +406,36 @@ impl DictionaryChunk {
             }),
         };
         Ok((bytes, close))
+    }
+}
+
+impl DictionaryChunk {
+    /// A chunk of no rows (an empty table's one row group): no pages at all, as the crate
+    /// writes it. (A page of no bytes is what fastparquet cannot read.)
+    fn close_empty(self) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
+        let mut metadata = ColumnChunkMetaData::builder(Arc::clone(&self.descr))
+            .set_compression(Compression::UNCOMPRESSED)
+            .set_encodings_mask(EncodingMask::new_from_encodings([Encoding::RLE].iter()))
+            .set_page_encoding_stats(Vec::new())
+            .set_total_compressed_size(0)
+            .set_total_uncompressed_size(0)
+            .set_num_values(0)
+            .set_data_page_offset(0);
+        if let Some(statistics) = self.dictionary().statistics {
+            metadata = metadata.set_statistics(statistics);
+        }
+        let close = ColumnCloseResult {
+            bytes_written: 0,
+            rows_written: 0,
+            metadata: metadata.build()?,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: Some(OffsetIndexMetaData {
+                page_locations: Vec::new(),
+                unencoded_byte_array_data_bytes: None,
+            }),
+        };
+        Ok((Bytes::new(), close))
     }
 }
 
@@ -584,6 +631,10 @@ mod tests {
             .iter()
             .map(|rg| rg.column(0).dictionary_page_offset().is_some())
             .collect();
+        // A row group of no rows has no pages (a page of no bytes stops fastparquet).
+        for rg in row_group_metadata.iter().filter(|rg| rg.num_rows() == 0) {
+            assert_eq!(rg.column(0).compressed_size(), 0);
+        }
         let mut values = Vec::new();
         for batch in builder.build().unwrap() {
             let column = Arc::clone(batch.unwrap().column(0));
@@ -742,8 +793,13 @@ mod tests {
 
         // A row group without a single value: no statistics but nulls, and no dictionary page
         // (an empty one stops fastparquet).
+        // An empty row group has no pages at all.
         let small = table(5);
-        let groups = vec![rows(&[(None, 10)]), rows(&[(Some(4), 3), (None, 2)])];
+        let groups = vec![
+            rows(&[(None, 10)]),
+            rows(&[(Some(4), 3), (None, 2)]),
+            rows(&[]),
+        ];
         for handed in [
             Handed::Indices,
             Handed::Strings,
@@ -789,6 +845,12 @@ mod tests {
         );
         let ints: ArrayRef = Arc::new(Int32Array::from(vec![1]));
         assert!(chunk.push(&ints).is_err(), "integers in a text column");
+        let with_null: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
+        let mut fresh = DictionaryChunk::new(descr(true), true);
+        assert!(
+            fresh.push(&indices(vec![Some(0)], &with_null)).is_err(),
+            "a null in the table of labels"
+        );
         // What was accepted still makes a chunk.
         assert!(chunk.close().is_ok());
 
