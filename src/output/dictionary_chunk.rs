@@ -11,7 +11,9 @@
 //! both in the RLE/bit-packed hybrid. Pages are uncompressed whatever the file's codec: the
 //! indices are a few bits a row.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -38,16 +40,55 @@ enum Table {
     Unset,
     /// The caller's table of labels, the same for every slice: the caller hands indices.
     Labels(ArrayRef),
-    /// The strings met so far, each once, in the order met.
-    Strings {
-        index: HashMap<Box<[u8]>, u32, FixedState>,
-        values: Vec<Box<[u8]>>,
-    },
-    /// The 32-bit integers (dates, years) met so far, each once, in the order met.
-    Ints {
-        index: HashMap<i32, u32, FixedState>,
-        values: Vec<i32>,
-    },
+    /// The strings met so far (a string array handed in).
+    Strings(Interned<Vec<u8>>),
+    /// The 32-bit integers met so far (integers or dates handed in).
+    Ints(Interned<i32>),
+}
+
+/// Values met in a chunk, each once, in the order met: a value's slot is its place here.
+struct Interned<T> {
+    slots: HashMap<T, u32, FixedState>,
+    values: Vec<T>,
+}
+
+impl<T: Hash + Eq + Ord + Clone> Interned<T> {
+    fn new() -> Interned<T> {
+        Interned {
+            slots: HashMap::default(),
+            values: Vec::new(),
+        }
+    }
+
+    /// The slot of `value`, given one the first time it is met.
+    fn slot<Q>(&mut self, value: &Q) -> u32
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = T> + ?Sized,
+    {
+        if let Some(&slot) = self.slots.get(value) {
+            return slot;
+        }
+        let slot = self.values.len() as u32;
+        self.slots.insert(value.to_owned(), slot);
+        self.values.push(value.to_owned());
+        slot
+    }
+
+    /// The values in ascending order, and each slot's place in that order.
+    fn sorted(&self) -> (Vec<&T>, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order.sort_unstable_by_key(|&slot| &self.values[slot as usize]);
+        let mut places = vec![0; order.len()];
+        for (place, &slot) in order.iter().enumerate() {
+            places[slot as usize] = place as u32;
+        }
+        let sorted = order
+            .iter()
+            .map(|&slot| &self.values[slot as usize])
+            .collect();
+        (sorted, places)
+    }
 }
 
 /// The rows of one dictionary column in one row group, gathered slice by slice.
@@ -135,49 +176,29 @@ impl DictionaryChunk {
             }
             (PhysicalType::BYTE_ARRAY, DataType::Utf8) => {
                 if matches!(self.table, Table::Unset) {
-                    self.table = Table::Strings {
-                        index: HashMap::default(),
-                        values: Vec::new(),
-                    };
+                    self.table = Table::Strings(Interned::new());
                 }
-                let Table::Strings { index, values } = &mut self.table else {
+                let Table::Strings(strings) = &mut self.table else {
                     return Err(self.misuse("every slice must be handed the same way"));
                 };
-                for value in array.as_string::<i32>().iter().flatten() {
-                    let value = value.as_bytes();
-                    let key = match index.get(value) {
-                        Some(&key) => key,
-                        None => {
-                            let key = values.len() as u32;
-                            index.insert(value.into(), key);
-                            values.push(value.into());
-                            key
-                        }
-                    };
-                    self.keys.push(key);
-                }
+                let values = array.as_string::<i32>().iter().flatten();
+                self.keys
+                    .extend(values.map(|value| strings.slot(value.as_bytes())));
             }
             (PhysicalType::INT32, DataType::Int32 | DataType::Date32) => {
                 if matches!(self.table, Table::Unset) {
-                    self.table = Table::Ints {
-                        index: HashMap::default(),
-                        values: Vec::new(),
-                    };
+                    self.table = Table::Ints(Interned::new());
                 }
-                let Table::Ints { index, values } = &mut self.table else {
+                let Table::Ints(ints) = &mut self.table else {
                     return Err(self.misuse("every slice must be handed the same way"));
                 };
-                let ints: Box<dyn Iterator<Item = Option<i32>>> = match array.data_type() {
+                // Dates are days since the epoch in an i32: the same values either way.
+                let values: Box<dyn Iterator<Item = Option<i32>>> = match array.data_type() {
                     DataType::Date32 => Box::new(array.as_primitive::<Date32Type>().iter()),
                     _ => Box::new(array.as_primitive::<Int32Type>().iter()),
                 };
-                for value in ints.flatten() {
-                    let key = *index.entry(value).or_insert_with(|| {
-                        values.push(value);
-                        values.len() as u32 - 1
-                    });
-                    self.keys.push(key);
-                }
+                self.keys
+                    .extend(values.flatten().map(|value| ints.slot(&value)));
             }
             (_, other) => return Err(self.misuse(&format!("cannot take {other} values"))),
         }
@@ -196,7 +217,7 @@ impl DictionaryChunk {
     /// the chunk are sorted. So the same rows always give the same bytes.
     fn dictionary(&self) -> Dictionary {
         let nulls = Some(self.nulls as u64);
-        let strings = |min_max: Option<(&[u8], &[u8])>| {
+        let string_statistics = |min_max: Option<(&[u8], &[u8])>| {
             let bytes = |b: &[u8]| Some(ByteArray::from(b.to_vec()));
             let (min, max) = min_max.map_or((None, None), |(min, max)| (bytes(min), bytes(max)));
             self.statistics
@@ -212,7 +233,7 @@ impl DictionaryChunk {
                     PhysicalType::INT32 => self
                         .statistics
                         .then(|| Statistics::int32(None, None, None, nulls, false)),
-                    _ => strings(None),
+                    _ => string_statistics(None),
                 },
             },
             Table::Labels(table) => {
@@ -242,32 +263,29 @@ impl DictionaryChunk {
                     places,
                     plain,
                     entries,
-                    statistics: strings(min_max),
+                    statistics: string_statistics(min_max),
                 }
             }
-            Table::Strings { values, .. } => {
-                let order = sorted_slots(values);
-                for &slot in &order {
-                    let value = &values[slot as usize];
+            Table::Strings(strings) => {
+                let (sorted, places) = strings.sorted();
+                for value in &sorted {
                     plain.extend_from_slice(&(value.len() as u32).to_le_bytes());
                     plain.extend_from_slice(value);
                 }
-                let value = |slot: &u32| &*values[*slot as usize];
-                let min_max = order.first().map(value).zip(order.last().map(value));
+                let min_max = sorted.first().zip(sorted.last());
                 Dictionary {
-                    places: places(&order),
+                    places,
                     plain,
-                    entries: values.len() as u32,
-                    statistics: strings(min_max),
+                    entries: sorted.len() as u32,
+                    statistics: string_statistics(min_max.map(|(min, max)| (&min[..], &max[..]))),
                 }
             }
-            Table::Ints { values, .. } => {
-                let order = sorted_slots(values);
-                for &slot in &order {
-                    plain.extend_from_slice(&values[slot as usize].to_le_bytes());
+            Table::Ints(ints) => {
+                let (sorted, places) = ints.sorted();
+                for value in &sorted {
+                    plain.extend_from_slice(&value.to_le_bytes());
                 }
-                let value = |slot: &u32| values[*slot as usize];
-                let (min, max) = (order.first().map(value), order.last().map(value));
+                let (min, max) = (sorted.first().map(|v| **v), sorted.last().map(|v| **v));
                 // Signed integers carry the deprecated minimum and maximum too, as the crate
                 // writes them, for readers older than the `min_value` fields.
                 let statistics = self.statistics.then(|| {
@@ -277,9 +295,9 @@ impl DictionaryChunk {
                     )
                 });
                 Dictionary {
-                    places: places(&order),
+                    places,
                     plain,
-                    entries: values.len() as u32,
+                    entries: sorted.len() as u32,
                     statistics,
                 }
             }
@@ -289,9 +307,6 @@ impl DictionaryChunk {
     /// Encode the chunk: its bytes, and what the row group writer needs to know of them
     /// (offsets relative to the start of the bytes; the writer moves them).
     pub(super) fn close(mut self) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
-        if self.rows == 0 {
-            return self.close_empty();
-        }
         let Dictionary {
             places,
             plain: dictionary,
@@ -302,32 +317,17 @@ impl DictionaryChunk {
             *key = places[*key as usize];
         }
 
-        // A chunk without a single value (a column an export does not have) has no
-        // dictionary, and a PLAIN data page of definition levels alone: an empty dictionary
-        // page, which the crate writes for it, stops pandas with fastparquet (it reads a page
-        // of no bytes as the rest of the chunk).
+        // No page holds no bytes, which is what pandas with fastparquet cannot read (it takes
+        // a page of no bytes for the rest of the chunk): a chunk without a single value (a
+        // column an export does not have) has no dictionary page, where the crate writes an
+        // empty one, and a PLAIN data page of definition levels alone; a chunk of no rows (an
+        // empty table's one row group) has no pages at all, as the crate writes it.
         let dictionary_encoded = entries > 0;
         let value_encoding = if dictionary_encoded {
             Encoding::RLE_DICTIONARY
         } else {
             Encoding::PLAIN
         };
-
-        // The data page: definition levels (length-prefixed, bit width 1), then the indices'
-        // bit width and the indices. Width at least 1: some readers stumble on width 0.
-        let mut data = Vec::with_capacity(self.keys.len() / 2 + 64);
-        if self.nullable() {
-            data.extend_from_slice(&[0; 4]);
-            encode_hybrid(&self.levels, 1, &mut data);
-            let levels_len = (data.len() - 4) as u32;
-            data[..4].copy_from_slice(&levels_len.to_le_bytes());
-        }
-        if dictionary_encoded {
-            let bit_width = (u32::BITS - (entries - 1).leading_zeros()).max(1) as u8;
-            data.push(bit_width);
-            encode_hybrid(&self.keys, bit_width, &mut data);
-        }
-
         let mut sink = TrackedWrite::new(Vec::new());
         let mut pages = SerializedPageWriter::new(&mut sink);
         let dictionary_page = if dictionary_encoded {
@@ -344,40 +344,45 @@ impl DictionaryChunk {
         } else {
             None
         };
-        let data_len = data.len();
-        let data_page = pages.write_page(CompressedPage::new(
-            Page::DataPage {
-                buf: Bytes::from(data),
-                num_values: self.rows as u32,
-                encoding: value_encoding,
-                def_level_encoding: Encoding::RLE,
-                rep_level_encoding: Encoding::RLE,
-                statistics: None,
-            },
-            data_len,
-        ))?;
+        let data_page = if self.rows > 0 {
+            let data = self.data_page(entries);
+            let data_len = data.len();
+            Some(pages.write_page(CompressedPage::new(
+                Page::DataPage {
+                    buf: Bytes::from(data),
+                    num_values: self.rows as u32,
+                    encoding: value_encoding,
+                    def_level_encoding: Encoding::RLE,
+                    rep_level_encoding: Encoding::RLE,
+                    statistics: None,
+                },
+                data_len,
+            ))?)
+        } else {
+            None
+        };
         pages.close()?;
         let bytes = Bytes::from(sink.into_inner()?);
 
-        let mut encodings = vec![Encoding::RLE, value_encoding];
+        // Levels are RLE in every chunk, as the crate lists them.
+        let mut encodings = vec![Encoding::RLE];
         let mut page_encodings = Vec::new();
-        let (mut compressed, mut uncompressed) =
-            (data_page.compressed_size, data_page.uncompressed_size);
-        if let Some(page) = &dictionary_page {
-            encodings.push(Encoding::PLAIN);
-            page_encodings.push(PageEncodingStats {
-                page_type: PageType::DICTIONARY_PAGE,
-                encoding: Encoding::PLAIN,
-                count: 1,
-            });
-            compressed += page.compressed_size;
-            uncompressed += page.uncompressed_size;
+        for (page, page_type, encoding) in [
+            (&dictionary_page, PageType::DICTIONARY_PAGE, Encoding::PLAIN),
+            (&data_page, PageType::DATA_PAGE, value_encoding),
+        ] {
+            if page.is_some() {
+                encodings.push(encoding);
+                page_encodings.push(PageEncodingStats {
+                    page_type,
+                    encoding,
+                    count: 1,
+                });
+            }
         }
-        page_encodings.push(PageEncodingStats {
-            page_type: PageType::DATA_PAGE,
-            encoding: value_encoding,
-            count: 1,
-        });
+        let written = || dictionary_page.iter().chain(&data_page);
+        let compressed: usize = written().map(|page| page.compressed_size).sum();
+        let uncompressed: usize = written().map(|page| page.uncompressed_size).sum();
         let mut metadata = ColumnChunkMetaData::builder(Arc::clone(&self.descr))
             .set_compression(Compression::UNCOMPRESSED)
             .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
@@ -385,11 +390,19 @@ impl DictionaryChunk {
             .set_total_compressed_size(compressed as i64)
             .set_total_uncompressed_size(uncompressed as i64)
             .set_num_values(self.rows as i64)
-            .set_dictionary_page_offset(dictionary_page.map(|page| page.offset as i64))
-            .set_data_page_offset(data_page.offset as i64);
+            .set_dictionary_page_offset(dictionary_page.as_ref().map(|page| page.offset as i64))
+            .set_data_page_offset(data_page.as_ref().map_or(0, |page| page.offset as i64));
         if let Some(statistics) = statistics {
             metadata = metadata.set_statistics(statistics);
         }
+        let page_locations = data_page
+            .iter()
+            .map(|page| PageLocation {
+                offset: page.offset as i64,
+                compressed_page_size: page.compressed_size as i32,
+                first_row_index: 0,
+            })
+            .collect();
         let close = ColumnCloseResult {
             bytes_written: bytes.len() as u64,
             rows_written: self.rows as u64,
@@ -397,62 +410,31 @@ impl DictionaryChunk {
             bloom_filter: None,
             column_index: None,
             offset_index: Some(OffsetIndexMetaData {
-                page_locations: vec![PageLocation {
-                    offset: data_page.offset as i64,
-                    compressed_page_size: data_page.compressed_size as i32,
-                    first_row_index: 0,
-                }],
+                page_locations,
                 unencoded_byte_array_data_bytes: None,
             }),
         };
         Ok((bytes, close))
     }
-}
 
-impl DictionaryChunk {
-    /// A chunk of no rows (an empty table's one row group): no pages at all, as the crate
-    /// writes it. (A page of no bytes is what fastparquet cannot read.)
-    fn close_empty(self) -> Result<(Bytes, ColumnCloseResult), ParquetError> {
-        let mut metadata = ColumnChunkMetaData::builder(Arc::clone(&self.descr))
-            .set_compression(Compression::UNCOMPRESSED)
-            .set_encodings_mask(EncodingMask::new_from_encodings([Encoding::RLE].iter()))
-            .set_page_encoding_stats(Vec::new())
-            .set_total_compressed_size(0)
-            .set_total_uncompressed_size(0)
-            .set_num_values(0)
-            .set_data_page_offset(0);
-        if let Some(statistics) = self.dictionary().statistics {
-            metadata = metadata.set_statistics(statistics);
+    /// The data page's bytes, the keys already dictionary indices: definition levels
+    /// (length-prefixed, bit width 1), then the indices' bit width and the indices. Width at
+    /// least 1: some readers stumble on width 0.
+    fn data_page(&self, entries: u32) -> Vec<u8> {
+        let mut data = Vec::with_capacity(self.keys.len() / 2 + 64);
+        if self.nullable() {
+            data.extend_from_slice(&[0; 4]);
+            encode_hybrid(&self.levels, 1, &mut data);
+            let levels_len = (data.len() - 4) as u32;
+            data[..4].copy_from_slice(&levels_len.to_le_bytes());
         }
-        let close = ColumnCloseResult {
-            bytes_written: 0,
-            rows_written: 0,
-            metadata: metadata.build()?,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: Some(OffsetIndexMetaData {
-                page_locations: Vec::new(),
-                unencoded_byte_array_data_bytes: None,
-            }),
-        };
-        Ok((Bytes::new(), close))
+        if entries > 0 {
+            let bit_width = (u32::BITS - (entries - 1).leading_zeros()).max(1) as u8;
+            data.push(bit_width);
+            encode_hybrid(&self.keys, bit_width, &mut data);
+        }
+        data
     }
-}
-
-/// The slots of `values` in ascending order of value.
-fn sorted_slots<T: Ord>(values: &[T]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..values.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]));
-    order
-}
-
-/// Each slot's place in `order`.
-fn places(order: &[u32]) -> Vec<u32> {
-    let mut place = vec![0; order.len()];
-    for (i, &slot) in order.iter().enumerate() {
-        place[slot as usize] = i as u32;
-    }
-    place
 }
 
 /// Values of `bit_width` bits in Parquet's RLE/bit-packed hybrid: a run of eight or more equal
@@ -543,6 +525,15 @@ mod tests {
         Strings,
         Ints,
         Dates,
+    }
+
+    impl Handed {
+        const ALL: [Handed; 4] = [
+            Handed::Indices,
+            Handed::Strings,
+            Handed::Ints,
+            Handed::Dates,
+        ];
     }
 
     /// The integer of index `k`: negative and positive, far apart.
@@ -723,12 +714,22 @@ mod tests {
     }
 
     fn handed() -> impl Strategy<Value = Handed> {
-        prop_oneof![
-            Just(Handed::Indices),
-            Just(Handed::Strings),
-            Just(Handed::Ints),
-            Just(Handed::Dates)
-        ]
+        prop::sample::select(Handed::ALL.to_vec())
+    }
+
+    /// `row_groups` read back as written, with statistics, whichever way they are handed.
+    fn assert_reads_back_every_way(
+        table: &[String],
+        row_groups: &[Vec<Option<u32>>],
+        nullable: bool,
+    ) {
+        for handed in Handed::ALL {
+            assert_eq!(
+                round_trip(table, row_groups, handed, true, nullable),
+                expected(table, row_groups, handed, true),
+                "{handed:?}"
+            );
+        }
     }
 
     proptest! {
@@ -778,40 +779,17 @@ mod tests {
             ]),
             rows(&[(Some(12_345), 100_000)]),
         ];
-        for handed in [
-            Handed::Indices,
-            Handed::Strings,
-            Handed::Ints,
-            Handed::Dates,
-        ] {
-            assert_eq!(
-                round_trip(&wide, &groups, handed, true, false),
-                expected(&wide, &groups, handed, true),
-                "{handed:?}"
-            );
-        }
+        assert_reads_back_every_way(&wide, &groups, false);
 
         // A row group without a single value: no statistics but nulls, and no dictionary page
-        // (an empty one stops fastparquet).
-        // An empty row group has no pages at all.
+        // (an empty one stops fastparquet); an empty row group, no pages at all.
         let small = table(5);
         let groups = vec![
             rows(&[(None, 10)]),
             rows(&[(Some(4), 3), (None, 2)]),
             rows(&[]),
         ];
-        for handed in [
-            Handed::Indices,
-            Handed::Strings,
-            Handed::Ints,
-            Handed::Dates,
-        ] {
-            assert_eq!(
-                round_trip(&small, &groups, handed, true, true),
-                expected(&small, &groups, handed, true),
-                "{handed:?}"
-            );
-        }
+        assert_reads_back_every_way(&small, &groups, true);
     }
 
     #[test]
